@@ -26,7 +26,7 @@ class SourceType(StrEnum):
     RECORD = "record"
 
 
-class Course(Record):
+class Course(Record, kw_only=True):
     """A course: a titled group of lectures."""
 
     id: str
@@ -36,7 +36,7 @@ class Course(Record):
     lecture_count: int = 0
 
 
-class AudioRef(Record):
+class AudioRef(Record, kw_only=True):
     """The stored audio of a lecture."""
 
     path: str
@@ -47,7 +47,7 @@ class AudioRef(Record):
     purged_at: datetime | None = None
 
 
-class Lecture(Record):
+class Lecture(Record, kw_only=True):
     """A lecture recording and where its processing stands."""
 
     id: str
@@ -61,6 +61,8 @@ class Lecture(Record):
     transcript_path: str | None
     created_at: datetime
     updated_at: datetime
+    transcript_created_at: datetime | None = None
+    transcript_purged_at: datetime | None = None
 
 
 def lecture_prefix(lecture_id: str) -> str:

@@ -8,7 +8,7 @@ from pegasus_core.errors import InvalidRequestError, PresetNotFoundError
 from pegasus_core.records import Record
 
 
-class OutputProfile(Record):
+class OutputProfile(Record, kw_only=True):
     """How the study material is laid out."""
 
     summary_style: str
@@ -17,7 +17,7 @@ class OutputProfile(Record):
     question_focus: bool
 
 
-class GenerationProfile(Record):
+class GenerationProfile(Record, kw_only=True):
     """What the generators produce: counts are maxima, tone and instructions shape the text."""
 
     summary_max_words: int
@@ -28,7 +28,7 @@ class GenerationProfile(Record):
     instructions: tuple[str, ...]
 
 
-class Preset(Record):
+class Preset(Record, kw_only=True):
     """A study preset (CONTRACT.md section 4)."""
 
     id: str

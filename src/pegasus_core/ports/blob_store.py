@@ -10,7 +10,7 @@ from typing import Protocol
 from pegasus_core.records import Record
 
 
-class BlobInfo(Record):
+class BlobInfo(Record, kw_only=True):
     """What a put wrote."""
 
     key: str
@@ -41,6 +41,10 @@ class BlobStore(Protocol):
         The file may be the stored object itself: callers must not write to it. A temporary
         copy is removed on exit. Raises BlobNotFoundError if absent.
         """
+        ...
+
+    async def move(self, source: str, target: str) -> None:
+        """Rename an object, replacing any object at target. Raises BlobNotFoundError."""
         ...
 
     async def exists(self, key: str) -> bool:

@@ -53,5 +53,6 @@ class Transcriber(Protocol):
         self, audio: Path, *, language: str, max_duration_sec: float | None = None
     ) -> AbstractAsyncContextManager[TranscriptionSession]:
         """Decode and plan the audio. Raises UnsupportedAudioError for undecodable audio and
-        TooLargeError when the decoded audio is longer than max_duration_sec."""
+        TooLargeError when the decoded audio is longer than max_duration_sec.
+        """
         ...

@@ -1,0 +1,163 @@
+"""The composition root: the only place that picks adapters from settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from pegasus_adapters.settings import Settings
+from pegasus_core.artifacts import ExportType
+from pegasus_core.context import Ports
+from pegasus_core.errors import ConfigError
+from pegasus_core.pegasus import Pegasus
+from pegasus_core.ports.blob_store import BlobStore
+from pegasus_core.ports.language_model import LanguageModel
+from pegasus_core.ports.renderer import Renderers
+from pegasus_core.ports.repository import UnitOfWorkFactory
+from pegasus_core.ports.transcriber import Transcriber
+from pegasus_core.rendering import render_anki_csv, render_json, render_markdown
+
+log = logging.getLogger("pegasus")
+
+SQLITE_FILE = "pegasus.sqlite3"
+
+
+def worker_name() -> str:
+    """Name this process in attempt records: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def renderers() -> Renderers:
+    """Return the renderer of each export type."""
+    return {
+        ExportType.MARKDOWN: render_markdown,
+        ExportType.JSON: render_json,
+        ExportType.ANKI: render_anki_csv,
+    }
+
+
+@asynccontextmanager
+async def _open_repository(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
+    kind = settings.repository or ("postgres" if settings.database_url else "sqlite")
+    match kind:
+        case "memory" | "sqlite":
+            from pegasus_adapters.sqlite.unit_of_work import open_sqlite
+
+            path = None if kind == "memory" else settings.storage_path / SQLITE_FILE
+            async with open_sqlite(path) as database:
+                yield database
+        case "postgres":
+            raise ConfigError("DATABASE_URL: Postgres support is not available yet.")
+
+
+def _blob_store(settings: Settings) -> BlobStore:
+    kind = settings.blob_store or settings.storage_mode
+    match kind:
+        case "memory":
+            from pegasus_adapters.memory.blob_store import InMemoryBlobStore
+
+            return InMemoryBlobStore()
+        case "local":
+            from pegasus_adapters.local_blob_store import LocalBlobStore
+
+            settings.storage_path.mkdir(parents=True, exist_ok=True)
+            return LocalBlobStore(settings.storage_path)
+    raise ConfigError("STORAGE_MODE=s3 is not available yet.")
+
+
+def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
+    match settings.transcriber_engine:
+        case "offline":
+            from pegasus_adapters.offline.transcriber import PocketsphinxTranscriber
+
+            transcriber = PocketsphinxTranscriber()
+            stack.push_async_callback(transcriber.aclose)
+            return transcriber
+        case "scripted":
+            from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
+
+            log.warning("PLC_TRANSCRIBER=scripted: transcripts are canned, not recognised")
+            return ScriptedTranscriber(SCRIPTED_TEXT)
+    raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
+
+
+def _language_model(settings: Settings) -> LanguageModel:
+    match settings.generator_engine:
+        case "offline":
+            from pegasus_adapters.offline.generator import ExtractiveLanguageModel
+
+            return ExtractiveLanguageModel()
+        case "scripted":
+            from pegasus_adapters.memory.scripted_language_model import ScriptedLanguageModel
+
+            log.warning("PLC_GENERATOR=scripted: artifacts are canned")
+            return ScriptedLanguageModel()
+    raise ConfigError("PLC_GENERATOR=openai is not available yet.")
+
+
+SCRIPTED_TEXT = (
+    "Welcome to this scripted lecture. A scripted engine is a deterministic stand-in used by "
+    "tests and benchmarks. Photosynthesis is the process by which plants make sugar from light. "
+    "Chlorophyll is the green pigment that absorbs light energy. "
+)
+
+
+@asynccontextmanager
+async def open_pegasus(
+    settings: Settings,
+    *,
+    transcriber: Transcriber | None = None,
+    llm: LanguageModel | None = None,
+    blobs: BlobStore | None = None,
+    sweep: bool = True,
+) -> AsyncIterator[Pegasus]:
+    """Open the adapters that settings name, yield the facade, close them in reverse order.
+
+    Keyword overrides replace one adapter (tests and embedding applications). With the
+    in-process queue the periodic sweep runs in this process unless sweep=False.
+    """
+    from pegasus_adapters.background import periodic_sweep
+    from pegasus_adapters.job_queues import (
+        DeferredJobQueue,
+        InlineJobQueue,
+        InProcessJobQueue,
+    )
+    from pegasus_adapters.offline.probe import PyAvAudioProbe
+    from pegasus_adapters.system import SystemClock, UuidFactory
+
+    async with AsyncExitStack() as stack:
+        uow = await stack.enter_async_context(_open_repository(settings))
+        queue_kind = settings.job_queue or "in_process"
+        queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue
+        if queue_kind == "inline":
+            queue = InlineJobQueue()
+        elif queue_kind == "deferred":
+            queue = DeferredJobQueue()
+        elif queue_kind == "in_process":
+            queue = InProcessJobQueue(concurrency=settings.job_concurrency)
+            stack.push_async_callback(queue.aclose)
+            log.info("jobs run in this process (embedded mode)")
+        else:
+            raise ConfigError("REDIS_URL: the Dramatiq queue is not available yet.")
+        ports = Ports(
+            uow=uow,
+            blobs=blobs or _blob_store(settings),
+            queue=queue,
+            transcriber=transcriber or _transcriber(settings, stack),
+            llm=llm or _language_model(settings),
+            probe=PyAvAudioProbe(),
+            renderers=renderers(),
+            clock=SystemClock(),
+            ids=UuidFactory(),
+            policy=settings.policy(),
+            limits=settings.limits(),
+            worker_name=worker_name(),
+        )
+        pegasus = Pegasus(ports)
+        queue.bind(pegasus.run_job)
+        if sweep and queue_kind == "in_process":
+            await stack.enter_async_context(periodic_sweep(pegasus))
+        yield pegasus

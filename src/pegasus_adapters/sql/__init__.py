@@ -1,0 +1,1 @@
+"""Repositories written once in portable SQL, run by the SQLite and Postgres units of work."""

@@ -1,0 +1,281 @@
+"""Jobs in SQL: dedup by a unique index, conditional claims, lease-fenced writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pegasus_adapters.sql.paging import fetch_page
+from pegasus_adapters.sql.session import (
+    Row,
+    SqlSession,
+    fetch_one,
+    from_json,
+    required_datetime,
+    to_datetime,
+    to_json,
+)
+from pegasus_core.jobs import Job, JobAttempt, JobStatus, JobType, Lease
+from pegasus_core.pagination import Page, PageRequest
+
+_FENCE = "id = :id AND status = 'running' AND attempts = :attempt"
+
+
+def _job(row: Row) -> Job:
+    return Job(
+        id=row["id"],
+        lecture_id=row["lecture_id"],
+        job_type=JobType(row["job_type"]),
+        status=JobStatus(row["status"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        params=from_json(row["params"]),
+        progress=row["progress"],
+        result=from_json(row["result"]),
+        error=row["error"],
+        request_id=row["request_id"],
+        replayed_from_job_id=row["replayed_from_job_id"],
+        created_at=required_datetime(row["created_at"]),
+        updated_at=required_datetime(row["updated_at"]),
+        started_at=to_datetime(row["started_at"]),
+        finished_at=to_datetime(row["finished_at"]),
+        dispatched_at=to_datetime(row["dispatched_at"]),
+        heartbeat_at=to_datetime(row["heartbeat_at"]),
+        retry_at=to_datetime(row["retry_at"]),
+    )
+
+
+class SqlJobRepository:
+    """Jobs and attempt records."""
+
+    def __init__(self, session: SqlSession) -> None:
+        self._s = session
+
+    async def add(self, job: Job) -> Job:
+        # Dedup is the partial unique index: insert-or-nothing, then read the winner. The
+        # winner may finish between the two statements, so try again in that case.
+        while True:
+            inserted = await self._s.execute(
+                "INSERT INTO jobs (id, lecture_id, job_type, status, attempts, max_attempts, "
+                "params, progress, result, error, request_id, replayed_from_job_id, created_at, "
+                "updated_at) VALUES (:id, :lecture_id, :job_type, :status, 0, :max_attempts, "
+                ":params, 0, NULL, NULL, :request_id, :replayed_from, :now, :now) "
+                "ON CONFLICT DO NOTHING",
+                {
+                    "id": job.id,
+                    "lecture_id": job.lecture_id,
+                    "job_type": job.job_type.value,
+                    "status": job.status.value,
+                    "max_attempts": job.max_attempts,
+                    "params": to_json(job.params),
+                    "request_id": job.request_id,
+                    "replayed_from": job.replayed_from_job_id,
+                    "now": job.created_at,
+                },
+            )
+            if inserted:
+                return job
+            active = await self.find_active(job.lecture_id, job.job_type)
+            if active is not None:
+                return active
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await fetch_one(self._s, "SELECT * FROM jobs WHERE id = :id", {"id": job_id})
+        return None if row is None else _job(row)
+
+    async def find_active(self, lecture_id: str, job_type: JobType) -> Job | None:
+        row = await fetch_one(
+            self._s,
+            "SELECT * FROM jobs WHERE lecture_id = :l AND job_type = :t "
+            "AND status IN ('queued', 'running')",
+            {"l": lecture_id, "t": job_type.value},
+        )
+        return None if row is None else _job(row)
+
+    async def find_replacement(self, job_id: str) -> Job | None:
+        row = await fetch_one(
+            self._s,
+            "SELECT * FROM jobs WHERE replayed_from_job_id = :id "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            {"id": job_id},
+        )
+        return None if row is None else _job(row)
+
+    async def latest_by_stage(self, lecture_ids: Sequence[str]) -> dict[str, dict[JobType, Job]]:
+        latest: dict[str, dict[JobType, Job]] = {lecture_id: {} for lecture_id in lecture_ids}
+        if not lecture_ids:
+            return latest
+        names = {f"l{i}": lecture_id for i, lecture_id in enumerate(lecture_ids)}
+        placeholders = ", ".join(f":{name}" for name in names)
+        # One query: every job of the lectures, newest first; the first seen per stage wins.
+        rows = await self._s.fetch(
+            f"SELECT * FROM jobs WHERE lecture_id IN ({placeholders}) "
+            "ORDER BY created_at DESC, id DESC",
+            names,
+        )
+        for row in rows:
+            stages = latest[row["lecture_id"]]
+            stages.setdefault(JobType(row["job_type"]), _job(row))
+        return latest
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        lecture_id: str | None = None,
+        status: JobStatus | None = None,
+        job_type: JobType | None = None,
+    ) -> Page[Job]:
+        filters = {
+            "lecture_id": lecture_id,
+            "status": status.value if status else None,
+            "job_type": job_type.value if job_type else None,
+        }
+        return await fetch_page(
+            self._s, select="t.*", table="jobs", filters=filters, page=page, to_record=_job
+        )
+
+    async def mark_dispatched(self, job_id: str, *, now: datetime) -> None:
+        await self._s.execute(
+            "UPDATE jobs SET dispatched_at = :now WHERE id = :id AND status = 'queued'",
+            {"id": job_id, "now": now},
+        )
+
+    async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
+        rows = await self._s.fetch(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, heartbeat_at = :now, "
+            "started_at = :now, updated_at = :now, retry_at = NULL, error = NULL "
+            "WHERE id = :id AND status = 'queued' AND (retry_at IS NULL OR retry_at <= :now) "
+            "RETURNING *",
+            {"id": job_id, "now": now},
+        )
+        if not rows:
+            return None
+        job = _job(rows[0])
+        await self._s.execute(
+            "INSERT INTO job_attempts (job_id, attempt, worker, started_at) "
+            "VALUES (:id, :attempt, :worker, :now)",
+            {"id": job_id, "attempt": job.attempts, "worker": worker, "now": now},
+        )
+        return Lease(job=job, attempt=job.attempts, worker=worker)
+
+    async def heartbeat(self, lease: Lease, *, now: datetime, progress: float | None) -> bool:
+        params: dict[str, Any] = {"id": lease.job.id, "attempt": lease.attempt, "now": now}
+        progress_sql = ""
+        if progress is not None:
+            progress_sql = ", progress = :progress"
+            params["progress"] = progress
+        changed = await self._s.execute(
+            f"UPDATE jobs SET heartbeat_at = :now, updated_at = :now{progress_sql} "
+            f"WHERE {_FENCE}",
+            params,
+        )
+        return changed > 0
+
+    async def finish(
+        self,
+        lease: Lease,
+        *,
+        status: JobStatus,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        finished = status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+        changed = await self._s.execute(
+            "UPDATE jobs SET status = :status, result = :result, error = :error, "
+            "retry_at = :retry_at, dispatched_at = NULL, updated_at = :now, "
+            "finished_at = :finished_at, progress = CASE WHEN :completed THEN 1 ELSE progress END "
+            f"WHERE {_FENCE}",
+            {
+                "id": lease.job.id,
+                "attempt": lease.attempt,
+                "status": status.value,
+                "result": None if result is None else to_json(result),
+                "error": error,
+                "retry_at": retry_at,
+                "now": now,
+                "finished_at": now if finished else None,
+                "completed": status is JobStatus.COMPLETED,
+            },
+        )
+        return changed > 0
+
+    async def end_attempt(self, lease: Lease, *, outcome: str, now: datetime) -> None:
+        await self._s.execute(
+            "UPDATE job_attempts SET ended_at = :now, outcome = :outcome "
+            "WHERE job_id = :id AND attempt = :attempt AND ended_at IS NULL",
+            {"id": lease.job.id, "attempt": lease.attempt, "outcome": outcome, "now": now},
+        )
+
+    async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> list[Job]:
+        rows = await self._s.fetch(
+            "UPDATE jobs SET "
+            "status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, "
+            "error = CASE WHEN attempts >= max_attempts THEN 'Worker lost.' ELSE error END, "
+            "finished_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END, "
+            "dispatched_at = NULL, updated_at = :now "
+            "WHERE status = 'running' AND heartbeat_at < :stale_before RETURNING *",
+            {"stale_before": stale_before, "now": now},
+        )
+        jobs = [_job(row) for row in rows]
+        for job in jobs:
+            await self._s.execute(
+                "UPDATE job_attempts SET ended_at = :now, outcome = 'lost' "
+                "WHERE job_id = :id AND attempt = :attempt AND ended_at IS NULL",
+                {"id": job.id, "attempt": job.attempts, "now": now},
+            )
+        return jobs
+
+    async def due_for_dispatch(
+        self, *, now: datetime, redispatch_before: datetime, limit: int = 100
+    ) -> list[Job]:
+        rows = await self._s.fetch(
+            "SELECT * FROM jobs WHERE status = 'queued' "
+            "AND (retry_at IS NULL OR retry_at <= :now) "
+            "AND (dispatched_at IS NULL OR dispatched_at < :redispatch_before) "
+            "ORDER BY created_at, id LIMIT :limit",
+            {"now": now, "redispatch_before": redispatch_before, "limit": limit},
+        )
+        return [_job(row) for row in rows]
+
+    async def attempts(self, job_id: str) -> list[JobAttempt]:
+        rows = await self._s.fetch(
+            "SELECT * FROM job_attempts WHERE job_id = :id ORDER BY attempt", {"id": job_id}
+        )
+        return [
+            JobAttempt(
+                job_id=row["job_id"],
+                attempt=row["attempt"],
+                worker=row["worker"],
+                started_at=required_datetime(row["started_at"]),
+                ended_at=to_datetime(row["ended_at"]),
+                outcome=row["outcome"],
+            )
+            for row in rows
+        ]
+
+    async def delete_for_lecture(self, lecture_id: str) -> int:
+        await self._s.execute(
+            "DELETE FROM job_attempts WHERE job_id IN "
+            "(SELECT id FROM jobs WHERE lecture_id = :l)",
+            {"l": lecture_id},
+        )
+        return await self._s.execute("DELETE FROM jobs WHERE lecture_id = :l", {"l": lecture_id})
+
+    async def has_active(self, lecture_id: str) -> bool:
+        row = await fetch_one(
+            self._s,
+            "SELECT 1 AS one FROM jobs WHERE lecture_id = :l AND status IN ('queued', 'running') "
+            "LIMIT 1",
+            {"l": lecture_id},
+        )
+        return row is not None
+
+    async def count_by_status(self) -> dict[tuple[str, str], int]:
+        rows = await self._s.fetch(
+            "SELECT job_type, status, COUNT(*) AS n FROM jobs GROUP BY job_type, status"
+        )
+        return {(row["job_type"], row["status"]): int(row["n"]) for row in rows}

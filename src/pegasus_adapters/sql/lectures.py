@@ -1,0 +1,169 @@
+"""Courses and lectures in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pegasus_adapters.sql.paging import fetch_page
+from pegasus_adapters.sql.session import Row, SqlSession, fetch_one, required_datetime, to_datetime
+from pegasus_core.errors import LectureExistsError
+from pegasus_core.lectures import AudioRef, Course, Lecture, LectureStatus, SourceType
+from pegasus_core.pagination import Page, PageRequest
+
+_COURSE_COLUMNS = (
+    "t.id, t.title, t.created_at, t.updated_at, "
+    "(SELECT COUNT(*) FROM lectures l WHERE l.course_id = t.id) AS lecture_count"
+)
+
+
+def _course(row: Row) -> Course:
+    return Course(
+        id=row["id"],
+        title=row["title"],
+        created_at=required_datetime(row["created_at"]),
+        updated_at=required_datetime(row["updated_at"]),
+        lecture_count=int(row["lecture_count"]),
+    )
+
+
+class SqlCourseRepository:
+    """Courses; the lecture count is computed, never stored."""
+
+    def __init__(self, session: SqlSession) -> None:
+        self._s = session
+
+    async def get(self, course_id: str) -> Course | None:
+        row = await fetch_one(
+            self._s, f"SELECT {_COURSE_COLUMNS} FROM courses t WHERE t.id = :id", {"id": course_id}
+        )
+        return None if row is None else _course(row)
+
+    async def ensure(self, course_id: str, *, title: str, now: datetime) -> Course:
+        await self._s.execute(
+            "INSERT INTO courses (id, title, created_at, updated_at) "
+            "VALUES (:id, :title, :now, :now) ON CONFLICT (id) DO NOTHING",
+            {"id": course_id, "title": title, "now": now},
+        )
+        course = await self.get(course_id)
+        assert course is not None  # inserted or already there, inside this transaction
+        return course
+
+    async def list(self, page: PageRequest) -> Page[Course]:
+        return await fetch_page(
+            self._s, select=_COURSE_COLUMNS, table="courses", filters={}, page=page,
+            to_record=_course,
+        )
+
+    async def delete(self, course_id: str) -> bool:
+        return await self._s.execute("DELETE FROM courses WHERE id = :id", {"id": course_id}) > 0
+
+
+_LECTURE_COLUMNS = "t.*"
+_UPDATABLE = frozenset(
+    {"status", "transcript_path", "transcript_created_at", "transcript_purged_at",
+     "duration_sec", "audio_purged_at"}
+)
+
+
+def _lecture(row: Row) -> Lecture:
+    return Lecture(
+        id=row["id"],
+        course_id=row["course_id"],
+        preset_id=row["preset_id"],
+        title=row["title"],
+        status=LectureStatus(row["status"]),
+        duration_sec=row["duration_sec"],
+        source_type=SourceType(row["source_type"]),
+        audio=AudioRef(
+            path=row["audio_path"],
+            original_filename=row["audio_original_filename"],
+            content_type=row["audio_content_type"],
+            size_bytes=row["audio_size_bytes"],
+            sha256=row["audio_sha256"],
+            purged_at=to_datetime(row["audio_purged_at"]),
+        ),
+        transcript_path=row["transcript_path"],
+        transcript_created_at=to_datetime(row["transcript_created_at"]),
+        transcript_purged_at=to_datetime(row["transcript_purged_at"]),
+        created_at=required_datetime(row["created_at"]),
+        updated_at=required_datetime(row["updated_at"]),
+    )
+
+
+class SqlLectureRepository:
+    """Lectures, their audio reference and their stored status."""
+
+    def __init__(self, session: SqlSession) -> None:
+        self._s = session
+
+    async def add(self, lecture: Lecture) -> None:
+        inserted = await self._s.execute(
+            "INSERT INTO lectures (id, course_id, preset_id, title, status, duration_sec, "
+            "source_type, audio_path, audio_original_filename, audio_content_type, "
+            "audio_size_bytes, audio_sha256, transcript_path, created_at, updated_at) "
+            "VALUES (:id, :course_id, :preset_id, :title, :status, :duration_sec, :source_type, "
+            ":audio_path, :filename, :content_type, :size_bytes, :sha256, :transcript_path, "
+            ":created_at, :updated_at) ON CONFLICT (id) DO NOTHING",
+            {
+                "id": lecture.id,
+                "course_id": lecture.course_id,
+                "preset_id": lecture.preset_id,
+                "title": lecture.title,
+                "status": lecture.status.value,
+                "duration_sec": lecture.duration_sec,
+                "source_type": lecture.source_type.value,
+                "audio_path": lecture.audio.path,
+                "filename": lecture.audio.original_filename,
+                "content_type": lecture.audio.content_type,
+                "size_bytes": lecture.audio.size_bytes,
+                "sha256": lecture.audio.sha256,
+                "transcript_path": lecture.transcript_path,
+                "created_at": lecture.created_at,
+                "updated_at": lecture.updated_at,
+            },
+        )
+        if not inserted:
+            raise LectureExistsError(lecture.id)
+
+    async def get(self, lecture_id: str) -> Lecture | None:
+        row = await fetch_one(self._s, "SELECT * FROM lectures WHERE id = :id", {"id": lecture_id})
+        return None if row is None else _lecture(row)
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        course_id: str | None = None,
+        status: LectureStatus | None = None,
+        preset_id: str | None = None,
+    ) -> Page[Lecture]:
+        filters = {
+            "course_id": course_id,
+            "status": status.value if status else None,
+            "preset_id": preset_id,
+        }
+        return await fetch_page(
+            self._s, select=_LECTURE_COLUMNS, table="lectures", filters=filters, page=page,
+            to_record=_lecture,
+        )
+
+    async def in_course(self, course_id: str) -> list[Lecture]:
+        rows = await self._s.fetch(
+            "SELECT * FROM lectures WHERE course_id = :c ORDER BY created_at DESC, id DESC",
+            {"c": course_id},
+        )
+        return [_lecture(row) for row in rows]
+
+    async def update(self, lecture_id: str, *, now: datetime, **fields: Any) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = :{name}" for name in fields)
+        await self._s.execute(
+            f"UPDATE lectures SET {assignments}, updated_at = :now WHERE id = :id",
+            {**fields, "now": now, "id": lecture_id},
+        )
+
+    async def delete(self, lecture_id: str) -> int:
+        return await self._s.execute("DELETE FROM lectures WHERE id = :id", {"id": lecture_id})

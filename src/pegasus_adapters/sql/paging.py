@@ -1,0 +1,37 @@
+"""One page of a table: the rows in contract order and the total."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from pegasus_adapters.sql.session import Row, SqlSession, count, where
+from pegasus_core.pagination import Page, PageRequest
+
+T = TypeVar("T")
+
+
+async def fetch_page(
+    session: SqlSession,
+    *,
+    select: str,
+    table: str,
+    filters: Mapping[str, object],
+    page: PageRequest,
+    to_record: Callable[[Row], T],
+) -> Page[T]:
+    """Return a page of `select` rows from table, newest first (created_at, id descending).
+
+    `select` is the column list (it may use the alias `t` for table); filters are equalities
+    on columns of `t`, skipped when None.
+    """
+    clause, params = where({f"t.{name}": value for name, value in filters.items()})
+    params = {name.removeprefix("t."): value for name, value in params.items()}
+    clause = clause.replace(":t.", ":")
+    rows = await session.fetch(
+        f"SELECT {select} FROM {table} t {clause} "
+        "ORDER BY t.created_at DESC, t.id DESC LIMIT :limit OFFSET :offset",
+        {**params, "limit": page.limit, "offset": page.offset},
+    )
+    total = await count(session, f"SELECT COUNT(*) FROM {table} t {clause}", params)
+    return Page(items=[to_record(row) for row in rows], total=total, request=page)

@@ -1,0 +1,306 @@
+"""Persistence: one unit of work (a transaction) exposing a repository per record family.
+
+Every list method returns a Page ordered newest first (createdAt desc, id desc). Every job
+write that belongs to an attempt is fenced by its lease (status running and attempts equal to
+the lease) and returns False when the fence no longer holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, Self
+
+from pegasus_core.artifacts import ArtifactRecord, ArtifactType, ExportRecord, ExportType
+from pegasus_core.jobs import Job, JobAttempt, JobStatus, JobType, Lease
+from pegasus_core.lectures import Course, Lecture, LectureStatus
+from pegasus_core.pagination import Page, PageRequest
+from pegasus_core.threads import Thread
+
+
+class CourseRepository(Protocol):
+    """Courses with their lecture counts."""
+
+    async def get(self, course_id: str) -> Course | None:
+        """Return the course or None."""
+        ...
+
+    async def ensure(self, course_id: str, *, title: str, now: datetime) -> Course:
+        """Create the course if it does not exist (never changing an existing title)."""
+        ...
+
+    async def list(self, page: PageRequest) -> Page[Course]:
+        """Return a page of courses."""
+        ...
+
+    async def delete(self, course_id: str) -> bool:
+        """Delete the course row; return whether it existed."""
+        ...
+
+
+class LectureRepository(Protocol):
+    """Lectures."""
+
+    async def add(self, lecture: Lecture) -> None:
+        """Insert a lecture. Raises LectureExistsError if the id is taken."""
+        ...
+
+    async def get(self, lecture_id: str) -> Lecture | None:
+        """Return the lecture or None."""
+        ...
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        course_id: str | None = None,
+        status: LectureStatus | None = None,
+        preset_id: str | None = None,
+    ) -> Page[Lecture]:
+        """Return a page of lectures matching every given filter."""
+        ...
+
+    async def in_course(self, course_id: str) -> list[Lecture]:
+        """Return every lecture of the course, newest first, in one query."""
+        ...
+
+    async def update(self, lecture_id: str, *, now: datetime, **fields: Any) -> None:
+        """Set the given fields (status, transcript_path, duration_sec, audio_purged_at)."""
+        ...
+
+    async def delete(self, lecture_id: str) -> int:
+        """Delete the lecture row; return how many rows went (0 or 1)."""
+        ...
+
+
+class JobRepository(Protocol):
+    """Jobs and their attempts."""
+
+    async def add(self, job: Job) -> Job:
+        """Insert a job, or return the active job of the same lecture and type if one exists.
+
+        Atomic under concurrency (a unique index over active jobs, not a read then a write):
+        the returned job's id tells the caller whether it was deduplicated.
+        """
+        ...
+
+    async def get(self, job_id: str) -> Job | None:
+        """Return the job or None."""
+        ...
+
+    async def find_active(self, lecture_id: str, job_type: JobType) -> Job | None:
+        """Return the queued or running job of this lecture and type, if any."""
+        ...
+
+    async def find_replacement(self, job_id: str) -> Job | None:
+        """Return the newest job replayed from job_id, if any."""
+        ...
+
+    async def latest_by_stage(
+        self, lecture_ids: Sequence[str]
+    ) -> dict[str, dict[JobType, Job]]:
+        """Return, per lecture, the latest job of each stage (one query whatever the count)."""
+        ...
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        lecture_id: str | None = None,
+        status: JobStatus | None = None,
+        job_type: JobType | None = None,
+    ) -> Page[Job]:
+        """Return a page of jobs matching every given filter."""
+        ...
+
+    async def mark_dispatched(self, job_id: str, *, now: datetime) -> None:
+        """Record that the job id was handed to the queue."""
+        ...
+
+    async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
+        """Move a queued job to running with attempts + 1 and record the attempt.
+
+        Returns None (claiming nothing) if the job is not queued or its retry time is in the
+        future: a duplicate or late message is dropped.
+        """
+        ...
+
+    async def heartbeat(self, lease: Lease, *, now: datetime, progress: float | None) -> bool:
+        """Prove the attempt is alive (and optionally advance progress). Fenced."""
+        ...
+
+    async def finish(
+        self,
+        lease: Lease,
+        *,
+        status: JobStatus,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """End the attempt: completed, failed, or queued again with retry_at. Fenced."""
+        ...
+
+    async def end_attempt(self, lease: Lease, *, outcome: str, now: datetime) -> None:
+        """Close the attempt record (whatever happened to the job row)."""
+        ...
+
+    async def take_back_stale(
+        self, *, stale_before: datetime, now: datetime
+    ) -> list[Job]:
+        """Return running jobs whose heartbeat is older than stale_before to queued (or to
+        failed, "worker lost", when out of attempts); return the jobs changed.
+        """
+        ...
+
+    async def due_for_dispatch(
+        self, *, now: datetime, redispatch_before: datetime, limit: int = 100
+    ) -> list[Job]:
+        """Return queued jobs never dispatched, whose retry time has passed, or dispatched
+        before redispatch_before without a claim.
+        """
+        ...
+
+    async def attempts(self, job_id: str) -> list[JobAttempt]:
+        """Return the attempts of a job, oldest first."""
+        ...
+
+    async def delete_for_lecture(self, lecture_id: str) -> int:
+        """Delete every job (and attempt record) of the lecture; return the job count."""
+        ...
+
+    async def has_active(self, lecture_id: str) -> bool:
+        """Tell whether the lecture has a queued or running job."""
+        ...
+
+    async def count_by_status(self) -> dict[tuple[str, str], int]:
+        """Return job counts keyed by (job type, status)."""
+        ...
+
+
+class ArtifactRepository(Protocol):
+    """Current artifacts and exports of lectures."""
+
+    async def put(self, record: ArtifactRecord) -> ArtifactRecord:
+        """Insert or replace the artifact of (lecture, type), bumping its version."""
+        ...
+
+    async def get(self, lecture_id: str, artifact_type: ArtifactType) -> ArtifactRecord | None:
+        """Return the current artifact record or None."""
+        ...
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        lecture_id: str,
+        artifact_type: ArtifactType | None = None,
+        preset_id: str | None = None,
+    ) -> Page[ArtifactRecord]:
+        """Return a page of the lecture's artifact records."""
+        ...
+
+    async def put_export(self, record: ExportRecord) -> None:
+        """Insert or replace the export of (lecture, type)."""
+        ...
+
+    async def get_export(self, lecture_id: str, export_type: ExportType) -> ExportRecord | None:
+        """Return the export record or None."""
+        ...
+
+    async def list_exports(self, lecture_id: str) -> list[ExportRecord]:
+        """Return every export record of the lecture."""
+        ...
+
+    async def counts_for_lecture(self, lecture_id: str) -> tuple[int, int]:
+        """Return (artifact count, export count)."""
+        ...
+
+    async def delete_for_lecture(self, lecture_id: str) -> tuple[int, int]:
+        """Delete the lecture's artifacts and exports; return (artifacts, exports) deleted."""
+        ...
+
+    async def expired(self, *, created_before: datetime) -> list[ArtifactRecord]:
+        """Return unpurged artifact records created before the given time."""
+        ...
+
+    async def expired_exports(self, *, created_before: datetime) -> list[ExportRecord]:
+        """Return unpurged export records created before the given time."""
+        ...
+
+    async def mark_purged(
+        self, lecture_id: str, *, artifact_type: str | None, export_type: str | None,
+        now: datetime,
+    ) -> None:
+        """Record that a stored artifact or export file was removed by retention."""
+        ...
+
+
+class ThreadRepository(Protocol):
+    """Course threads."""
+
+    async def list(self, page: PageRequest, *, course_id: str) -> Page[Thread]:
+        """Return a page of the course's threads."""
+        ...
+
+    async def for_course(self, course_id: str) -> list[Thread]:
+        """Return every thread of the course."""
+        ...
+
+    async def put(self, thread: Thread) -> None:
+        """Insert or replace a thread."""
+        ...
+
+    async def remove_lecture(self, lecture_id: str, *, now: datetime) -> int:
+        """Drop the lecture from every thread, deleting threads left with no lecture;
+        return how many threads changed.
+        """
+        ...
+
+
+class TombstoneRepository(Protocol):
+    """Storage prefixes to purge again for a while after a delete."""
+
+    async def add(self, prefix: str, *, until: datetime) -> None:
+        """Keep purging prefix until the given time."""
+        ...
+
+    async def clear(self, prefix: str) -> None:
+        """Stop purging prefix (a new ingest of the same id)."""
+        ...
+
+    async def active(self, *, now: datetime) -> list[str]:
+        """Return the prefixes still to purge, forgetting expired ones."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without commit() rolls everything back."""
+
+    courses: CourseRepository
+    lectures: LectureRepository
+    jobs: JobRepository
+    artifacts: ArtifactRepository
+    threads: ThreadRepository
+    tombstones: TombstoneRepository
+
+    async def __aenter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Roll back unless committed."""
+        ...
+
+    async def commit(self) -> None:
+        """Commit the transaction."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new unit of work; read_only ones may run concurrently with writers."""
+        ...

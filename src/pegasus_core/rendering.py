@@ -1,0 +1,96 @@
+"""Text exports rendered from the stored study material: Markdown, JSON, Anki CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import TypeVar
+
+import msgspec
+
+from pegasus_core.artifacts import (
+    ArtifactType,
+    ExamQuestions,
+    Flashcards,
+    KeyTerms,
+    Outline,
+    OutlineNode,
+    Summary,
+)
+from pegasus_core.ports.renderer import ExportBundle
+
+_T = TypeVar("_T")
+
+
+def _get(bundle: ExportBundle, artifact_type: ArtifactType, kind: type[_T]) -> _T:
+    document = bundle.artifacts[artifact_type]
+    assert isinstance(document, kind)
+    return document
+
+
+def _outline_lines(nodes: Iterable[OutlineNode], depth: int) -> Iterable[str]:
+    for node in nodes:
+        indent = "  " * depth
+        yield f"{indent}- **{node.title}**"
+        for point in node.points:
+            yield f"{indent}  - {point}"
+        yield from _outline_lines(node.children, depth + 1)
+
+
+def render_markdown(bundle: ExportBundle) -> bytes:
+    """Render every artifact as one Markdown study sheet."""
+    summary = _get(bundle, ArtifactType.SUMMARY, Summary)
+    outline = _get(bundle, ArtifactType.OUTLINE, Outline)
+    terms = _get(bundle, ArtifactType.KEY_TERMS, KeyTerms)
+    cards = _get(bundle, ArtifactType.FLASHCARDS, Flashcards)
+    questions = _get(bundle, ArtifactType.EXAM_QUESTIONS, ExamQuestions)
+    lines = [f"# {bundle.lecture.title}", "", f"*Course: {bundle.course.title}*", ""]
+    lines += ["## Summary", "", summary.overview, ""]
+    for section in summary.sections:
+        lines += [f"### {section.title}", ""]
+        lines += [f"- {bullet}" for bullet in section.bullets]
+        lines.append("")
+    lines += ["## Outline", "", *_outline_lines(outline.outline, 0), ""]
+    lines += ["## Key terms", ""]
+    for term in terms.terms:
+        lines.append(f"- **{term.term}**: {term.definition}")
+        if term.example:
+            lines.append(f"  - Example: {term.example}")
+    lines += ["", "## Flashcards", ""]
+    for number, card in enumerate(cards.cards, 1):
+        lines += [f"{number}. **Q:** {card.front}", f"   **A:** {card.back}"]
+    lines += ["", "## Exam questions", ""]
+    for number, question in enumerate(questions.questions, 1):
+        lines.append(f"{number}. ({question.type}) {question.prompt}")
+        for index, choice in enumerate(question.choices or ()):
+            mark = " (correct)" if index == question.correct_choice_index else ""
+            lines.append(f"   {chr(ord('A') + index)}. {choice}{mark}")
+        lines.append(f"   **Answer:** {question.answer}")
+        if question.explanation:
+            lines.append(f"   *{question.explanation}*")
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def render_json(bundle: ExportBundle) -> bytes:
+    """Render the lecture, every artifact and the transcript as one JSON document."""
+    document = {
+        "course": bundle.course,
+        "lecture": bundle.lecture,
+        "artifacts": {t.value: doc for t, doc in bundle.artifacts.items()},
+        "transcript": bundle.transcript,
+    }
+    return msgspec.json.format(msgspec.json.encode(document), indent=2)
+
+
+def render_anki_csv(bundle: ExportBundle) -> bytes:
+    """Render the flashcards as CSV with the header front,back,tags (tags space-separated)."""
+    cards = _get(bundle, ArtifactType.FLASHCARDS, Flashcards)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["front", "back", "tags"])
+    for card in cards.cards:
+        tags = " ".join(tag.replace(" ", "_") for tag in card.tags)
+        writer.writerow([card.front, card.back, tags])
+    return out.getvalue().encode("utf-8")

@@ -1,0 +1,67 @@
+"""Steps several use cases share: loading, status refresh, dispatch and job events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from pegasus_core.context import Ports
+from pegasus_core.errors import LectureNotFoundError, UnavailableError
+from pegasus_core.jobs import Job
+from pegasus_core.lectures import Lecture
+from pegasus_core.ports.repository import UnitOfWork
+from pegasus_core.progress import lecture_status
+
+log = logging.getLogger("pegasus.jobs")
+
+
+async def require_lecture(uow: UnitOfWork, lecture_id: str) -> Lecture:
+    """Return the lecture or raise LectureNotFoundError."""
+    lecture = await uow.lectures.get(lecture_id)
+    if lecture is None:
+        raise LectureNotFoundError(lecture_id)
+    return lecture
+
+
+async def refresh_status(ports: Ports, uow: UnitOfWork, lecture_id: str) -> None:
+    """Store the lecture's status derived from its jobs, inside the caller's transaction."""
+    latest = await uow.jobs.latest_by_stage([lecture_id])
+    await uow.lectures.update(
+        lecture_id, now=ports.clock.now(), status=lecture_status(latest[lecture_id]).value
+    )
+
+
+def job_event(job: Job, *, status: str, attempt: int | None = None, **extra: object) -> None:
+    """Log one structured event for a job transition."""
+    log.info(
+        "job %s %s",
+        job.job_type.value,
+        status,
+        extra={
+            "job_id": job.id,
+            "lecture_id": job.lecture_id,
+            "job_type": job.job_type.value,
+            "status": status,
+            "attempt": job.attempts if attempt is None else attempt,
+            "request_id": job.request_id,
+            **extra,
+        },
+    )
+
+
+async def dispatch(ports: Ports, jobs: Iterable[Job]) -> None:
+    """Hand committed queued jobs to the queue and record when.
+
+    A queue that is down leaves the job queued and undispatched: the sweep dispatches it later,
+    so the write that created it still succeeds.
+    """
+    for job in jobs:
+        try:
+            await ports.queue.dispatch(job.id)
+        except UnavailableError:
+            log.warning("dispatch of job %s deferred: queue unavailable", job.id,
+                        extra={"job_id": job.id, "lecture_id": job.lecture_id})
+            continue
+        async with ports.uow() as uow:
+            await uow.jobs.mark_dispatched(job.id, now=ports.clock.now())
+            await uow.commit()

@@ -1,0 +1,184 @@
+"""Running one job: claim, heartbeat, stage work, and the fenced completing transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from pegasus_core.context import Ports
+from pegasus_core.errors import LeaseLostError, PegasusError, UnavailableError
+from pegasus_core.jobs import JobStatus, JobType, Lease, retry_at, time_limit_sec
+from pegasus_core.use_cases.common import dispatch, job_event, refresh_status
+from pegasus_core.use_cases.export import run_export
+from pegasus_core.use_cases.generate import run_generation
+from pegasus_core.use_cases.job_context import Completion, JobContext
+from pegasus_core.use_cases.submit import create_job, new_job
+from pegasus_core.use_cases.transcribe import run_transcription
+
+log = logging.getLogger("pegasus.jobs")
+
+Stage = Callable[[JobContext], Awaitable[Completion]]
+STAGE_WORK: dict[JobType, Stage] = {
+    JobType.TRANSCRIPTION: run_transcription,
+    JobType.GENERATION: run_generation,
+    JobType.EXPORT: run_export,
+}
+NEXT_STAGE = {JobType.TRANSCRIPTION: JobType.GENERATION, JobType.GENERATION: JobType.EXPORT}
+
+
+async def run_job(ports: Ports, job_id: str) -> None:
+    """Run a dispatched job id. Idempotent: a job that is not claimable is ignored.
+
+    - The claim is conditional (queued -> running, attempts + 1); attempts is the lease.
+    - A transient error (UnavailableError, time limit) queues the job again with backoff
+      until max_attempts; any other error fails it at once with its sentence.
+    - When a fenced write finds the lease gone, the attempt stops; if its job no longer exists
+      (deleted or cancelled) it deletes what it wrote.
+    """
+    async with ports.uow() as uow:
+        lease = await uow.jobs.claim(job_id, worker=ports.worker_name, now=ports.clock.now())
+        if lease is None:
+            return
+        lecture = await uow.lectures.get(lease.job.lecture_id)
+        await uow.commit()
+    job_event(lease.job, status="running", attempt=lease.attempt)
+    if lecture is None:  # deleted between dispatch and claim
+        await _fail(ports, lease, "Lecture not found.")
+        return
+    ctx = JobContext(ports=ports, lease=lease, lecture=lecture)
+    started = time.monotonic()
+    try:
+        completion = await _with_heartbeat(ctx)
+    except LeaseLostError:
+        await _lost(ctx)
+    except (UnavailableError, TimeoutError) as exc:
+        await _retry_or_fail(ctx, _sentence(exc, "The job exceeded its time limit."))
+    except PegasusError as exc:
+        await _fail(ports, lease, str(exc))
+    except Exception:
+        log.exception("job %s crashed", job_id, extra={"job_id": job_id})
+        await _fail(ports, lease, "Unexpected internal error; see the worker log.")
+    else:
+        await _complete(ctx, completion, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+async def _with_heartbeat(ctx: JobContext) -> Completion:
+    ports = ctx.ports
+    limit = time_limit_sec(
+        duration_sec=ctx.lecture.duration_sec, factor=ports.policy.time_limit_factor
+    )
+    work = asyncio.ensure_future(STAGE_WORK[ctx.lease.job.job_type](ctx))
+
+    async def beat_forever() -> None:
+        # Its own task, so a stage busy awaiting a process pool cannot starve it.
+        while True:
+            await asyncio.sleep(ports.policy.heartbeat_sec)
+            try:
+                await ctx.beat()
+            except LeaseLostError:
+                work.cancel()
+                raise
+
+    beater = asyncio.ensure_future(beat_forever())
+    try:
+        async with asyncio.timeout(limit):
+            return await work
+    except asyncio.CancelledError:
+        if beater.done() and isinstance(beater.exception(), LeaseLostError):
+            raise LeaseLostError("The job was taken back, cancelled or deleted.") from None
+        raise
+    finally:
+        beater.cancel()
+        work.cancel()
+        with contextlib.suppress(BaseException):
+            await beater
+
+
+def _sentence(exc: BaseException, default: str) -> str:
+    return str(exc) or default
+
+
+async def _complete(ctx: JobContext, completion: Completion, *, duration_ms: int) -> None:
+    ports, lease = ctx.ports, ctx.lease
+    follow_up = []
+    async with ports.uow() as uow:
+        now = ports.clock.now()
+        if not await uow.jobs.finish(
+            lease, status=JobStatus.COMPLETED, now=now, result=completion.result
+        ):
+            await uow.commit()  # nothing written: the fence failed
+            await _lost(ctx)
+            return
+        await completion.apply(uow)
+        await uow.jobs.end_attempt(lease, outcome="completed", now=now)
+        next_type = NEXT_STAGE.get(lease.job.job_type)
+        if next_type is not None and lease.job.params.get("autoProcess"):
+            submitted = await create_job(
+                ports, uow,
+                new_job(ports, lecture_id=lease.job.lecture_id, job_type=next_type,
+                        params={"autoProcess": True}, request_id=lease.job.request_id),
+            )
+            if not submitted.deduplicated:
+                follow_up.append(submitted.job)
+        await refresh_status(ports, uow, lease.job.lecture_id)
+        await uow.commit()
+    job_event(lease.job, status="completed", attempt=lease.attempt, duration_ms=duration_ms)
+    await dispatch(ports, follow_up)
+
+
+async def _finish(
+    ports: Ports, lease: Lease, *, status: JobStatus, error: str, outcome: str,
+    retry_time: object = None,
+) -> bool:
+    async with ports.uow() as uow:
+        now = ports.clock.now()
+        changed = await uow.jobs.finish(
+            lease, status=status, now=now, error=error,
+            result={"retryAt": retry_time} if retry_time is not None else None,
+            retry_at=retry_time,  # type: ignore[arg-type]
+        )
+        await uow.jobs.end_attempt(lease, outcome=outcome, now=now)
+        if changed:
+            await refresh_status(ports, uow, lease.job.lecture_id)
+        await uow.commit()
+    if changed:
+        job_event(lease.job, status=status.value, attempt=lease.attempt, error=error)
+    return changed
+
+
+async def _fail(ports: Ports, lease: Lease, error: str) -> None:
+    await _finish(ports, lease, status=JobStatus.FAILED, error=error, outcome="failed")
+
+
+async def _retry_or_fail(ctx: JobContext, error: str) -> None:
+    ports, lease = ctx.ports, ctx.lease
+    when = retry_at(
+        attempts=lease.attempt,
+        max_attempts=lease.job.max_attempts,
+        backoff_sec=ports.policy.retry_backoff_sec,
+        now=ports.clock.now(),
+    )
+    if when is None:
+        await _fail(ports, lease, error)
+        return
+    await _finish(
+        ports, lease, status=JobStatus.QUEUED, error=error, outcome="retry", retry_time=when
+    )
+
+
+async def _lost(ctx: JobContext) -> None:
+    """Stop after losing the lease; clean up only if the job itself is gone."""
+    ports, lease = ctx.ports, ctx.lease
+    async with ports.uow() as uow:
+        job = await uow.jobs.get(lease.job.id)
+        await uow.jobs.end_attempt(lease, outcome="lease_lost", now=ports.clock.now())
+        await uow.commit()
+    log.warning("job %s attempt %s lost its lease", lease.job.id, lease.attempt,
+                extra={"job_id": lease.job.id, "attempt": lease.attempt})
+    # A job taken back keeps its files: the next attempt resumes from or overwrites them.
+    if job is None or job.status is JobStatus.CANCELLED:
+        for key in ctx.written:
+            await ports.blobs.delete(key)

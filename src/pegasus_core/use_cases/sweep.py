@@ -1,0 +1,47 @@
+"""The sweep: take back stale jobs, dispatch what is due, purge tombstoned prefixes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pegasus_core.context import Ports
+from pegasus_core.records import Record
+from pegasus_core.use_cases.common import dispatch, job_event, refresh_status
+
+
+class SweepReport(Record, kw_only=True):
+    """What one sweep did."""
+
+    taken_back: int
+    dispatched: int
+    purged_objects: int
+
+
+async def sweep_once(ports: Ports) -> SweepReport:
+    """Run one sweep pass (every API and worker process runs these periodically).
+
+    - Running jobs whose heartbeat is older than stale_sec go back to queued (failed, "worker
+      lost", after max_attempts).
+    - Queued jobs never dispatched, due for retry, or dispatched long ago without a claim are
+      dispatched (duplicates are harmless: claims are conditional).
+    - Storage under tombstoned lecture prefixes is purged again.
+    """
+    policy, now = ports.policy, ports.clock.now()
+    async with ports.uow() as uow:
+        stale = await uow.jobs.take_back_stale(
+            stale_before=now - timedelta(seconds=policy.stale_sec), now=now
+        )
+        for job in stale:
+            await refresh_status(ports, uow, job.lecture_id)
+        due = await uow.jobs.due_for_dispatch(
+            now=now, redispatch_before=now - timedelta(seconds=policy.redispatch_sec)
+        )
+        prefixes = await uow.tombstones.active(now=now)
+        await uow.commit()
+    for job in stale:
+        job_event(job, status=job.status.value, reason="stale heartbeat")
+    await dispatch(ports, due)
+    purged = 0
+    for prefix in prefixes:
+        purged += await ports.blobs.delete_prefix(prefix)
+    return SweepReport(taken_back=len(stale), dispatched=len(due), purged_objects=purged)

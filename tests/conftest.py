@@ -1,0 +1,97 @@
+"""Shared fixtures: adapters of every port, and a Pegasus on in-memory adapters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.local_blob_store import LocalBlobStore
+from pegasus_adapters.memory.blob_store import InMemoryBlobStore
+from pegasus_adapters.memory.scripted_language_model import ScriptedLanguageModel
+from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
+from pegasus_adapters.settings import Settings
+from pegasus_adapters.sqlite.unit_of_work import SqliteDatabase, open_sqlite
+from pegasus_core.pegasus import Pegasus
+from pegasus_core.ports.blob_store import BlobStore
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "lecture.opus"
+
+LECTURE_TEXT = (
+    "Today we study the water cycle. Evaporation is the process by which water turns into "
+    "vapour when the sun heats oceans and lakes. Condensation is the change of water vapour "
+    "back into liquid droplets, which form clouds. Precipitation is water falling from clouds "
+    "as rain, snow or hail. For example, a summer storm returns water to the ground. "
+    "Groundwater is water stored beneath the surface in soil and rock. Transpiration is the "
+    "release of water vapour from the leaves of plants. The water cycle moves heat around "
+    "the planet and shapes the weather. Rivers carry runoff back to the oceans, where "
+    "evaporation begins again. "
+) * 2
+
+
+class StepClock:
+    """A clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def uow_factory(request: pytest.FixtureRequest, tmp_path: Path
+                      ) -> AsyncIterator[SqliteDatabase]:
+    """Every repository adapter (Postgres joins with the HTTP API issue)."""
+    path = None if request.param == "memory" else tmp_path / "db.sqlite3"
+    async with open_sqlite(path) as database:
+        yield database
+
+
+@pytest.fixture(params=["memory", "local"])
+def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    """Every BlobStore adapter."""
+    if request.param == "memory":
+        return InMemoryBlobStore()
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def memory_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for a Pegasus on in-memory adapters with jobs run inline."""
+    values: dict[str, object] = {
+        "repository": "memory",
+        "blob_store": "memory",
+        "job_queue": "inline",
+        "storage_dir": str(tmp_path / "storage"),
+        "transcriber": "scripted",
+        "generator": "offline",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def scripted_transcriber() -> ScriptedTranscriber:
+    return ScriptedTranscriber(LECTURE_TEXT, chunk_sec=5.0, words_per_sec=3.0)
+
+
+@pytest.fixture
+async def pegasus(tmp_path: Path, scripted_transcriber: ScriptedTranscriber
+                  ) -> AsyncIterator[Pegasus]:
+    """A Pegasus on in-memory adapters, scripted speech and the offline generator."""
+    async with open_pegasus(
+        memory_settings(tmp_path), transcriber=scripted_transcriber
+    ) as instance:
+        yield instance
+
+
+@pytest.fixture
+def scripted_llm() -> ScriptedLanguageModel:
+    return ScriptedLanguageModel()

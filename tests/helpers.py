@@ -1,0 +1,26 @@
+"""Small helpers tests share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pegasus_core.pegasus import Pegasus
+from pegasus_core.use_cases.ingest import IngestRequest, IngestResult
+
+
+async def file_chunks(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+async def ingest(
+    pegasus: Pegasus, path: Path, *, lecture_id: str = "lec-1", course_id: str = "course-1",
+    preset_id: str = "exam-mode", auto_process: bool = False, title: str = "The water cycle",
+) -> IngestResult:
+    request = IngestRequest(
+        course_id=course_id, preset_id=preset_id, title=title, lecture_id=lecture_id,
+        original_filename=path.name, auto_process=auto_process,
+    )
+    return await pegasus.ingest_lecture(request, file_chunks(path))
