@@ -47,8 +47,9 @@ class StepClock:
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-async def uow_factory(request: pytest.FixtureRequest, tmp_path: Path
-                      ) -> AsyncIterator[SqliteDatabase]:
+async def uow_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqliteDatabase]:
     """Every repository adapter (Postgres joins with the HTTP API issue)."""
     path = None if request.param == "memory" else tmp_path / "db.sqlite3"
     async with open_sqlite(path) as database:
@@ -83,8 +84,9 @@ def scripted_transcriber() -> ScriptedTranscriber:
 
 
 @pytest.fixture
-async def pegasus(tmp_path: Path, scripted_transcriber: ScriptedTranscriber
-                  ) -> AsyncIterator[Pegasus]:
+async def pegasus(
+    tmp_path: Path, scripted_transcriber: ScriptedTranscriber
+) -> AsyncIterator[Pegasus]:
     """A Pegasus on in-memory adapters, scripted speech and the offline generator."""
     async with open_pegasus(
         memory_settings(tmp_path), transcriber=scripted_transcriber
@@ -95,3 +97,11 @@ async def pegasus(tmp_path: Path, scripted_transcriber: ScriptedTranscriber
 @pytest.fixture
 def scripted_llm() -> ScriptedLanguageModel:
     return ScriptedLanguageModel()
+
+
+@pytest.fixture(scope="session")
+def speech_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twelve seconds of the sample lecture as WAV."""
+    from tests.audio_fixtures import make_speech_clip
+
+    return make_speech_clip(tmp_path_factory.mktemp("clips") / "clip.wav", 12.0, "wav")

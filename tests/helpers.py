@@ -16,11 +16,21 @@ async def file_chunks(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]
 
 
 async def ingest(
-    pegasus: Pegasus, path: Path, *, lecture_id: str = "lec-1", course_id: str = "course-1",
-    preset_id: str = "exam-mode", auto_process: bool = False, title: str = "The water cycle",
+    pegasus: Pegasus,
+    path: Path,
+    *,
+    lecture_id: str = "lec-1",
+    course_id: str = "course-1",
+    preset_id: str = "exam-mode",
+    auto_process: bool = False,
+    title: str = "The water cycle",
 ) -> IngestResult:
     request = IngestRequest(
-        course_id=course_id, preset_id=preset_id, title=title, lecture_id=lecture_id,
-        original_filename=path.name, auto_process=auto_process,
+        course_id=course_id,
+        preset_id=preset_id,
+        title=title,
+        lecture_id=lecture_id,
+        original_filename=path.name,
+        auto_process=auto_process,
     )
     return await pegasus.ingest_lecture(request, file_chunks(path))

@@ -1,0 +1,1 @@
+"""Adapters: one per technology and port, plus settings and the composition root."""

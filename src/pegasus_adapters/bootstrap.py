@@ -14,6 +14,7 @@ from pegasus_core.context import Ports
 from pegasus_core.errors import ConfigError
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import BlobStore
+from pegasus_core.ports.clock import Clock
 from pegasus_core.ports.language_model import LanguageModel
 from pegasus_core.ports.renderer import Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
@@ -112,6 +113,7 @@ async def open_pegasus(
     transcriber: Transcriber | None = None,
     llm: LanguageModel | None = None,
     blobs: BlobStore | None = None,
+    clock: Clock | None = None,
     sweep: bool = True,
 ) -> AsyncIterator[Pegasus]:
     """Open the adapters that settings name, yield the facade, close them in reverse order.
@@ -150,7 +152,7 @@ async def open_pegasus(
             llm=llm or _language_model(settings),
             probe=PyAvAudioProbe(),
             renderers=renderers(),
-            clock=SystemClock(),
+            clock=clock or SystemClock(),
             ids=UuidFactory(),
             policy=settings.policy(),
             limits=settings.limits(),

@@ -80,8 +80,10 @@ class InlineJobQueue:
 
 
 class DeferredJobQueue:
-    """Accepts no dispatch: jobs stay queued for a process that runs jobs (its sweep picks
-    them up). Used by CLI commands that must not start work they would abandon on exit."""
+    """Accepts no dispatch: jobs stay queued until a process that runs jobs sweeps them.
+
+    Used by CLI commands that must not start work they would abandon on exit.
+    """
 
     kind = "deferred"
 

@@ -25,8 +25,10 @@ def _open_for_write(path: Path) -> BinaryIO:
 
 
 async def _storage_call(func: Callable[..., _T], *args: object) -> _T:
-    """Run a blocking file operation in a thread; disk errors (ENOSPC, EIO) become
-    UnavailableError, which the job runner retries."""
+    """Run a blocking file operation in a thread.
+
+    Disk errors (ENOSPC, EIO) become UnavailableError, which the job runner retries.
+    """
     try:
         return await asyncio.to_thread(func, *args)
     except OSError as exc:
@@ -34,8 +36,11 @@ async def _storage_call(func: Callable[..., _T], *args: object) -> _T:
 
 
 class LocalBlobStore:
-    """Objects are files under root; a put writes a temporary file and renames it into place,
-    so readers never see a partial object. Blocking calls run in threads."""
+    """Objects are files under root; blocking calls run in threads.
+
+    A put writes a temporary file and renames it into place, so readers never see a partial
+    object.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()

@@ -12,7 +12,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
 
-class Migration(Record, kw_only=True):
+class Migration(Record, frozen=True, kw_only=True):
     """One forward-only migration file."""
 
     version: int

@@ -144,8 +144,10 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_JOB_CONCURRENCY": "job_concurrency",
 }
 _MAY_BE_ZERO = {
-    "PLC_EXPORT_MIN_SUMMARY_SECTIONS", "PLC_RETENTION_AUDIO_DAYS",
-    "PLC_RETENTION_TRANSCRIPT_DAYS", "PLC_RETENTION_ARTIFACT_DAYS",
+    "PLC_EXPORT_MIN_SUMMARY_SECTIONS",
+    "PLC_RETENTION_AUDIO_DAYS",
+    "PLC_RETENTION_TRANSCRIPT_DAYS",
+    "PLC_RETENTION_ARTIFACT_DAYS",
 }
 _BOOL_TRUE = {"1", "true", "on", "yes"}
 _BOOL_FALSE = {"0", "false", "off", "no", ""}
@@ -209,8 +211,9 @@ def _check_values(values: Mapping[str, object]) -> list[str]:
     engines = ("offline", "openai", "scripted")
     for variable, field in (("PLC_TRANSCRIBER", "transcriber"), ("PLC_GENERATOR", "generator")):
         if field in values and values[field] not in engines:
-            problems.append(f"{variable}: expected one of {', '.join(engines)}, "
-                            f"got {values[field]!r}")
+            problems.append(
+                f"{variable}: expected one of {', '.join(engines)}, got {values[field]!r}"
+            )
     mode = values.get("storage_mode", "local")
     if mode not in ("local", "s3"):
         problems.append(f"STORAGE_MODE: expected local or s3, got {mode!r}")
@@ -224,8 +227,9 @@ def _check_values(values: Mapping[str, object]) -> list[str]:
         if any(part < 0 for part in _backoff(backoff)):
             raise ValueError
     except ValueError:
-        problems.append(f"PLC_JOB_RETRY_BACKOFF_SEC: expected comma-separated seconds, "
-                        f"got {backoff!r}")
+        problems.append(
+            f"PLC_JOB_RETRY_BACKOFF_SEC: expected comma-separated seconds, got {backoff!r}"
+        )
     if values.get("redis_url") and not values.get("database_url"):
         problems.append("REDIS_URL: a queue needs a shared database; set DATABASE_URL too")
     if values.get("database_url") and not (values.get("redis_url") or values.get("inline_jobs")):

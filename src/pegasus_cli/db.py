@@ -28,9 +28,14 @@ async def migrate(state: CliState) -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would be deleted; change nothing.")
 @click.pass_context
 @run_async
-async def retention(ctx: click.Context, storage_dir: str | None, audio_days: int | None,
-                    transcript_days: int | None, artifact_days: int | None,
-                    dry_run: bool) -> None:
+async def retention(
+    ctx: click.Context,
+    storage_dir: str | None,
+    audio_days: int | None,
+    transcript_days: int | None,
+    artifact_days: int | None,
+    dry_run: bool,
+) -> None:
     """Delete stored files older than their retention period (0 days keeps them)."""
     state = ctx.find_object(CliState)
     assert state is not None
@@ -41,10 +46,12 @@ async def retention(ctx: click.Context, storage_dir: str | None, audio_days: int
     async with state.pegasus() as pegasus:
         report = await pegasus.enforce_retention(
             audio_days=settings.retention_audio_days if audio_days is None else audio_days,
-            transcript_days=(settings.retention_transcript_days if transcript_days is None
-                             else transcript_days),
-            artifact_days=(settings.retention_artifact_days if artifact_days is None
-                           else artifact_days),
+            transcript_days=(
+                settings.retention_transcript_days if transcript_days is None else transcript_days
+            ),
+            artifact_days=(
+                settings.retention_artifact_days if artifact_days is None else artifact_days
+            ),
             dry_run=dry_run,
         )
     verb = "Would delete" if dry_run else "Deleted"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import click
 
@@ -27,14 +28,13 @@ def _lines(progress: LectureProgress) -> list[str]:
     ]
 
 
-async def follow(pegasus: Pegasus, lecture_id: str, *, interval: float = 0.25
-                 ) -> LectureProgress:
+async def follow(pegasus: Pegasus, lecture_id: str, *, interval: float = 0.25) -> LectureProgress:
     """Show each stage's progress until the lecture completes or a stage fails.
 
     On a terminal the three lines are redrawn in place; otherwise a line is printed whenever a
     stage's status or tenth of progress changes.
     """
-    tty = click.get_text_stream("stdout").isatty()
+    tty = sys.stdout.isatty()
     shown: list[str] = []
     last_keys: dict[str, tuple[str, int]] = {}
     while True:

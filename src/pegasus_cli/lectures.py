@@ -34,15 +34,21 @@ def _title_from(path: Path) -> str:
 async def _finish(state: CliState, pegasus: Pegasus, progress: LectureProgress) -> None:
     lecture_id = progress.lecture.id
     if progress.snapshot.overall_status == "failed":
-        failed = [f"{name}: {stage.error}" for name, stage in progress.snapshot.stages.items()
-                  if stage.status == "failed"]
+        failed = [
+            f"{name}: {stage.error}"
+            for name, stage in progress.snapshot.stages.items()
+            if stage.status == "failed"
+        ]
         raise PegasusError(f"Lecture {lecture_id} failed ({'; '.join(failed)}).")
     _, _, exports = await pegasus.list_artifacts(lecture_id, PageRequest(limit=1))
     click.echo(f"Lecture {lecture_id} is ready. Exports:")
     root = state.settings.storage_path.resolve()
     for export in exports:
-        location = (root / export.storage_path) if state.settings.storage_mode == "local" \
+        location = (
+            (root / export.storage_path)
+            if state.settings.storage_mode == "local"
             else export.storage_path
+        )
         click.echo(f"  {export.export_type.value:<9} {location}")
 
 
@@ -56,19 +62,33 @@ async def _finish(state: CliState, pegasus: Pegasus, progress: LectureProgress) 
 @click.option("--wait", is_flag=True, help="Run transcription, generation and export now.")
 @pass_state
 @run_async
-async def ingest(state: CliState, file: Path, course_id: str, course_title: str | None,
-                 preset_id: str, title: str | None, lecture_id: str | None, wait: bool) -> None:
+async def ingest(
+    state: CliState,
+    file: Path,
+    course_id: str,
+    course_title: str | None,
+    preset_id: str,
+    title: str | None,
+    lecture_id: str | None,
+    wait: bool,
+) -> None:
     """Ingest an audio FILE as a lecture and queue its processing."""
     request = IngestRequest(
-        course_id=course_id, preset_id=preset_id, title=title or _title_from(file),
-        lecture_id=lecture_id, course_title=course_title, original_filename=file.name,
+        course_id=course_id,
+        preset_id=preset_id,
+        title=title or _title_from(file),
+        lecture_id=lecture_id,
+        course_title=course_title,
+        original_filename=file.name,
         auto_process=True,
     )
     async with state.pegasus(run_jobs=wait) as pegasus:
         result = await pegasus.ingest_lecture(request, _read_file(file))
         lecture = result.lecture
-        click.echo(f"Ingested lecture {lecture.id} ({lecture.duration_sec or 0:.1f} s of audio)"
-                   f" into course {lecture.course_id}.")
+        click.echo(
+            f"Ingested lecture {lecture.id} ({lecture.duration_sec or 0:.1f} s of audio)"
+            f" into course {lecture.course_id}."
+        )
         if not wait:
             click.echo(f"Queued. Run `pegasus wait {lecture.id}` to process it now.")
             return
@@ -101,8 +121,10 @@ async def status(state: CliState, lecture_id: str, as_json: bool) -> None:
         return
     lecture, snap = progress.lecture, progress.snapshot
     click.echo(f"{lecture.id}  {lecture.title}")
-    click.echo(f"  status {lecture.status.value}, {snap.progress_percent}% "
-               f"(current stage: {snap.current_stage})")
+    click.echo(
+        f"  status {lecture.status.value}, {snap.progress_percent}% "
+        f"(current stage: {snap.current_stage})"
+    )
     for name, stage in snap.stages.items():
         error = f"  error: {stage.error}" if stage.error else ""
         click.echo(f"  {name:<14} {stage.status:<12} {round(stage.progress * 100):3d}%{error}")
@@ -120,28 +142,32 @@ def lectures_group() -> None:
 @click.option("--offset", default=0, show_default=True)
 @pass_state
 @run_async
-async def list_lectures(state: CliState, course_id: str | None, status_filter: str | None,
-                        limit: int, offset: int) -> None:
+async def list_lectures(
+    state: CliState, course_id: str | None, status_filter: str | None, limit: int, offset: int
+) -> None:
     """List lectures, newest first."""
     async with state.pegasus() as pegasus:
         page = await pegasus.list_lectures(
             PageRequest(limit=limit, offset=offset), course_id=course_id, status=status_filter
         )
     for lecture in page.items:
-        click.echo(f"{lecture.id}  {lecture.status.value:<11} {lecture.course_id}  "
-                   f"{lecture.title}")
+        click.echo(f"{lecture.id}  {lecture.status.value:<11} {lecture.course_id}  {lecture.title}")
     click.echo(f"({page.pagination.count} of {page.total})")
 
 
 @click.command()
 @click.argument("lecture_id")
 @click.option("--type", "export_type", default="markdown", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write (default: stdout).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: stdout).",
+)
 @pass_state
 @run_async
-async def export(state: CliState, lecture_id: str, export_type: str, output: Path | None
-                 ) -> None:
+async def export(state: CliState, lecture_id: str, export_type: str, output: Path | None) -> None:
     """Write a rendered export of a lecture to a file."""
     async with state.pegasus() as pegasus:
         opened = await pegasus.open_export(lecture_id, export_type)

@@ -103,8 +103,11 @@ def run_async(
             if debug:
                 raise
             # A bug, not bad input: still one line, with the way to see more.
-            click.echo(f"pegasus: internal-error: {type(exc).__name__}: {exc} "
-                       "(run with --debug for the traceback)", err=True)
+            click.echo(
+                f"pegasus: internal-error: {type(exc).__name__}: {exc} "
+                "(run with --debug for the traceback)",
+                err=True,
+            )
             sys.exit(70)
 
     return wrapper
@@ -130,4 +133,3 @@ def _register() -> None:
 
 
 _register()
-

@@ -21,14 +21,14 @@ class ArtifactType(StrEnum):
     EXAM_QUESTIONS = "exam-questions"
 
 
-class SourceSpan(Record, kw_only=True):
+class SourceSpan(Record, frozen=True, kw_only=True):
     """Where in the transcript an item comes from."""
 
     start_sec: float
     end_sec: float
 
 
-class SummarySection(Record, kw_only=True):
+class SummarySection(Record, frozen=True, kw_only=True):
     """A titled section of the summary."""
 
     title: str
@@ -36,7 +36,7 @@ class SummarySection(Record, kw_only=True):
     source_spans: tuple[SourceSpan, ...] = ()
 
 
-class OutlineNode(Record, kw_only=True):
+class OutlineNode(Record, frozen=True, kw_only=True):
     """A node of the outline; children nest to any depth."""
 
     title: str
@@ -45,7 +45,7 @@ class OutlineNode(Record, kw_only=True):
     source_spans: tuple[SourceSpan, ...] = ()
 
 
-class KeyTerm(Record, kw_only=True):
+class KeyTerm(Record, frozen=True, kw_only=True):
     """A term and its definition as the lecture gives it."""
 
     term: str
@@ -54,7 +54,7 @@ class KeyTerm(Record, kw_only=True):
     source_spans: tuple[SourceSpan, ...] = ()
 
 
-class Flashcard(Record, kw_only=True):
+class Flashcard(Record, frozen=True, kw_only=True):
     """A question on the front, the answer on the back."""
 
     front: str
@@ -67,7 +67,7 @@ class Flashcard(Record, kw_only=True):
 QuestionType = Literal["multiple-choice", "short-answer", "essay", "true-false"]
 
 
-class ExamQuestion(Record, kw_only=True):
+class ExamQuestion(Record, frozen=True, kw_only=True):
     """An exam question with its answer."""
 
     prompt: str
@@ -95,35 +95,35 @@ class ArtifactDocument(
     @property
     def artifact_type(self) -> ArtifactType:
         """Return the document's type (its tag)."""
-        return ArtifactType(self.__struct_config__.tag)
+        return ArtifactType(str(self.__struct_config__.tag))
 
 
-class Summary(ArtifactDocument, tag="summary", kw_only=True):
+class Summary(ArtifactDocument, tag="summary", frozen=True, kw_only=True):
     """An overview and titled sections of bullets."""
 
     overview: str
     sections: tuple[SummarySection, ...]
 
 
-class Outline(ArtifactDocument, tag="outline", kw_only=True):
+class Outline(ArtifactDocument, tag="outline", frozen=True, kw_only=True):
     """The lecture's structure as a tree."""
 
     outline: tuple[OutlineNode, ...]
 
 
-class KeyTerms(ArtifactDocument, tag="key-terms", kw_only=True):
+class KeyTerms(ArtifactDocument, tag="key-terms", frozen=True, kw_only=True):
     """Terms and definitions."""
 
     terms: tuple[KeyTerm, ...]
 
 
-class Flashcards(ArtifactDocument, tag="flashcards", kw_only=True):
+class Flashcards(ArtifactDocument, tag="flashcards", frozen=True, kw_only=True):
     """Cards for spaced repetition."""
 
     cards: tuple[Flashcard, ...]
 
 
-class ExamQuestions(ArtifactDocument, tag="exam-questions", kw_only=True):
+class ExamQuestions(ArtifactDocument, tag="exam-questions", frozen=True, kw_only=True):
     """Questions for self-testing."""
 
     questions: tuple[ExamQuestion, ...]
@@ -162,7 +162,7 @@ def check_non_empty(doc: AnyArtifact) -> None:
                 raise ValueError("exam-questions is empty")
 
 
-class ArtifactRecord(Record, kw_only=True):
+class ArtifactRecord(Record, frozen=True, kw_only=True):
     """The database row of a current artifact."""
 
     id: str
@@ -191,7 +191,7 @@ EXPORT_FORMATS: dict[ExportType, tuple[str, str]] = {
 }
 
 
-class ExportRecord(Record, kw_only=True):
+class ExportRecord(Record, frozen=True, kw_only=True):
     """The database row of a rendered export."""
 
     lecture_id: str

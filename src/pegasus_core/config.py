@@ -5,7 +5,7 @@ from __future__ import annotations
 from pegasus_core.records import Record
 
 
-class JobPolicy(Record, kw_only=True):
+class JobPolicy(Record, frozen=True, kw_only=True):
     """Timing and retry rules of jobs (DESIGN.md section 3)."""
 
     max_attempts: int = 4
@@ -17,7 +17,7 @@ class JobPolicy(Record, kw_only=True):
     time_limit_factor: int = 3
 
 
-class Limits(Record, kw_only=True):
+class Limits(Record, frozen=True, kw_only=True):
     """Limits on what is accepted and kept."""
 
     max_upload_bytes: int = 200 * 1024 * 1024

@@ -34,7 +34,7 @@ class JobStatus(StrEnum):
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-class Job(Record, kw_only=True):
+class Job(Record, frozen=True, kw_only=True):
     """A unit of work on one lecture; the jobs table is the source of truth (DESIGN.md §3)."""
 
     id: str
@@ -63,7 +63,7 @@ class Job(Record, kw_only=True):
         return self.status in ACTIVE_STATUSES
 
 
-class JobAttempt(Record, kw_only=True):
+class JobAttempt(Record, frozen=True, kw_only=True):
     """One claim of a job by one process: proof that attempts never overlapped."""
 
     job_id: str
@@ -74,7 +74,7 @@ class JobAttempt(Record, kw_only=True):
     outcome: str | None = None
 
 
-class Lease(Record, kw_only=True):
+class Lease(Record, frozen=True, kw_only=True):
     """What a claim returns: the job and the attempt number that fences every later write."""
 
     job: Job

@@ -26,7 +26,7 @@ class SourceType(StrEnum):
     RECORD = "record"
 
 
-class Course(Record, kw_only=True):
+class Course(Record, frozen=True, kw_only=True):
     """A course: a titled group of lectures."""
 
     id: str
@@ -36,7 +36,7 @@ class Course(Record, kw_only=True):
     lecture_count: int = 0
 
 
-class AudioRef(Record, kw_only=True):
+class AudioRef(Record, frozen=True, kw_only=True):
     """The stored audio of a lecture."""
 
     path: str
@@ -47,7 +47,7 @@ class AudioRef(Record, kw_only=True):
     purged_at: datetime | None = None
 
 
-class Lecture(Record, kw_only=True):
+class Lecture(Record, frozen=True, kw_only=True):
     """A lecture recording and where its processing stands."""
 
     id: str

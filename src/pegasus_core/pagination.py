@@ -15,7 +15,7 @@ MAX_LIMIT = 500
 MAX_OFFSET = 2_147_483_647
 
 
-class PageRequest(Record, kw_only=True):
+class PageRequest(Record, frozen=True, kw_only=True):
     """A window over a list ordered newest first (createdAt desc, id desc)."""
 
     limit: int = DEFAULT_LIMIT
@@ -28,7 +28,7 @@ class PageRequest(Record, kw_only=True):
             raise ValidationError(f"offset must be between 0 and {MAX_OFFSET}.", field="offset")
 
 
-class Pagination(Record, kw_only=True):
+class Pagination(Record, frozen=True, kw_only=True):
     """The `pagination` block of CONTRACT.md section 1."""
 
     limit: int
@@ -40,7 +40,7 @@ class Pagination(Record, kw_only=True):
     prev_offset: int | None
 
 
-class Page(Record, Generic[T], kw_only=True):
+class Page(Record, Generic[T], frozen=True, kw_only=True):
     """One page of items and the total number of items in the list."""
 
     items: Sequence[T]

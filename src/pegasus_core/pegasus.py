@@ -47,19 +47,26 @@ class Pegasus:
         """Return a lecture."""
         return await queries.get_lecture(self.ports, lecture_id)
 
-    async def list_lectures(self, page: PageRequest, *, course_id: str | None = None,
-                            status: str | None = None, preset_id: str | None = None
-                            ) -> Page[Lecture]:
+    async def list_lectures(
+        self,
+        page: PageRequest,
+        *,
+        course_id: str | None = None,
+        status: str | None = None,
+        preset_id: str | None = None,
+    ) -> Page[Lecture]:
         """List lectures with optional filters."""
-        return await queries.list_lectures(self.ports, page, course_id=course_id, status=status,
-                                           preset_id=preset_id)
+        return await queries.list_lectures(
+            self.ports, page, course_id=course_id, status=status, preset_id=preset_id
+        )
 
     async def get_transcript(self, lecture_id: str) -> Transcript:
         """Return a lecture's transcript."""
         return await queries.get_transcript(self.ports, lecture_id)
 
-    async def delete_lecture(self, lecture_id: str, *, purge_storage: bool = True
-                             ) -> deletion.LectureDeletion:
+    async def delete_lecture(
+        self, lecture_id: str, *, purge_storage: bool = True
+    ) -> deletion.LectureDeletion:
         """Delete a lecture and what belongs to it."""
         return await deletion.delete_lecture(self.ports, lecture_id, purge_storage=purge_storage)
 
@@ -67,11 +74,13 @@ class Pegasus:
         """Return a lecture's stage snapshot."""
         return await reports.lecture_progress(self.ports, lecture_id)
 
-    async def check_integrity(self, lecture_id: str, *, verify_checksum: bool = False
-                              ) -> reports.IntegrityReport:
+    async def check_integrity(
+        self, lecture_id: str, *, verify_checksum: bool = False
+    ) -> reports.IntegrityReport:
         """Check the lecture's stored files against its records."""
-        return await reports.check_integrity(self.ports, lecture_id,
-                                             verify_checksum=verify_checksum)
+        return await reports.check_integrity(
+            self.ports, lecture_id, verify_checksum=verify_checksum
+        )
 
     # Courses
     async def get_course(self, course_id: str) -> Course:
@@ -86,42 +95,66 @@ class Pegasus:
         """List a course's threads."""
         return await queries.list_threads(self.ports, course_id, page)
 
-    async def course_progress(self, course_id: str, *, include_lectures: bool = True
-                              ) -> reports.CourseProgress:
+    async def course_progress(
+        self, course_id: str, *, include_lectures: bool = True
+    ) -> reports.CourseProgress:
         """Roll up a course's lectures."""
-        return await reports.course_progress(self.ports, course_id,
-                                             include_lectures=include_lectures)
+        return await reports.course_progress(
+            self.ports, course_id, include_lectures=include_lectures
+        )
 
-    async def delete_course(self, course_id: str, *, purge_storage: bool = True
-                            ) -> deletion.CourseDeletion:
+    async def delete_course(
+        self, course_id: str, *, purge_storage: bool = True
+    ) -> deletion.CourseDeletion:
         """Delete a course and all its lectures."""
         return await deletion.delete_course(self.ports, course_id, purge_storage=purge_storage)
 
     # Jobs
-    async def submit_transcription(self, lecture_id: str, *, provider: str | None = None,
-                                   model: str | None = None, language: str | None = None,
-                                   request_id: str | None = None) -> submit.Submitted:
+    async def submit_transcription(
+        self,
+        lecture_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        language: str | None = None,
+        request_id: str | None = None,
+    ) -> submit.Submitted:
         """Queue transcription (deduplicated)."""
-        return await submit.submit_transcription(self.ports, lecture_id=lecture_id,
-                                                 provider=provider, model=model,
-                                                 language=language, request_id=request_id)
+        return await submit.submit_transcription(
+            self.ports,
+            lecture_id=lecture_id,
+            provider=provider,
+            model=model,
+            language=language,
+            request_id=request_id,
+        )
 
-    async def submit_generation(self, lecture_id: str, *, course_id: str | None = None,
-                                preset_id: str | None = None, model: str | None = None,
-                                request_id: str | None = None) -> submit.Submitted:
+    async def submit_generation(
+        self,
+        lecture_id: str,
+        *,
+        course_id: str | None = None,
+        preset_id: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+    ) -> submit.Submitted:
         """Queue generation (deduplicated)."""
-        return await submit.submit_generation(self.ports, lecture_id=lecture_id,
-                                              course_id=course_id, preset_id=preset_id,
-                                              model=model, request_id=request_id)
+        return await submit.submit_generation(
+            self.ports,
+            lecture_id=lecture_id,
+            course_id=course_id,
+            preset_id=preset_id,
+            model=model,
+            request_id=request_id,
+        )
 
-    async def submit_export(self, lecture_id: str, *, request_id: str | None = None
-                            ) -> submit.Submitted:
+    async def submit_export(
+        self, lecture_id: str, *, request_id: str | None = None
+    ) -> submit.Submitted:
         """Queue export (deduplicated)."""
-        return await submit.submit_export(self.ports, lecture_id=lecture_id,
-                                          request_id=request_id)
+        return await submit.submit_export(self.ports, lecture_id=lecture_id, request_id=request_id)
 
-    async def replay_job(self, job_id: str, *, request_id: str | None = None
-                         ) -> submit.Submitted:
+    async def replay_job(self, job_id: str, *, request_id: str | None = None) -> submit.Submitted:
         """Replay a failed job."""
         return await submit.replay_job(self.ports, job_id=job_id, request_id=request_id)
 
@@ -135,17 +168,26 @@ class Pegasus:
         async with self.ports.uow(read_only=True) as uow:
             return await uow.jobs.attempts(job_id)
 
-    async def list_jobs(self, page: PageRequest, *, lecture_id: str | None = None,
-                        status: str | None = None, job_type: str | None = None) -> Page[Job]:
+    async def list_jobs(
+        self,
+        page: PageRequest,
+        *,
+        lecture_id: str | None = None,
+        status: str | None = None,
+        job_type: str | None = None,
+    ) -> Page[Job]:
         """List jobs."""
-        return await queries.list_jobs(self.ports, page, lecture_id=lecture_id, status=status,
-                                       job_type=job_type)
+        return await queries.list_jobs(
+            self.ports, page, lecture_id=lecture_id, status=status, job_type=job_type
+        )
 
-    async def list_failed_jobs(self, page: PageRequest, *, lecture_id: str | None = None,
-                               job_type: str | None = None) -> Page[Job]:
+    async def list_failed_jobs(
+        self, page: PageRequest, *, lecture_id: str | None = None, job_type: str | None = None
+    ) -> Page[Job]:
         """List failed jobs (the dead-letter list)."""
-        return await queries.list_failed_jobs(self.ports, page, lecture_id=lecture_id,
-                                              job_type=job_type)
+        return await queries.list_failed_jobs(
+            self.ports, page, lecture_id=lecture_id, job_type=job_type
+        )
 
     async def run_job(self, job_id: str) -> None:
         """Run a dispatched job id (what a queue's consumer calls)."""
@@ -157,12 +199,17 @@ class Pegasus:
 
     # Artifacts and exports
     async def list_artifacts(
-        self, lecture_id: str, page: PageRequest, *, artifact_type: str | None = None,
+        self,
+        lecture_id: str,
+        page: PageRequest,
+        *,
+        artifact_type: str | None = None,
         preset_id: str | None = None,
     ) -> tuple[Page[ArtifactRecord], dict[str, AnyArtifact], list[ExportRecord]]:
         """Return a page of artifact records with their documents and the exports."""
-        return await queries.list_artifacts(self.ports, lecture_id, page,
-                                            artifact_type=artifact_type, preset_id=preset_id)
+        return await queries.list_artifacts(
+            self.ports, lecture_id, page, artifact_type=artifact_type, preset_id=preset_id
+        )
 
     async def get_artifact(self, lecture_id: str, artifact_type: str) -> AnyArtifact:
         """Return one artifact document."""
@@ -172,11 +219,14 @@ class Pegasus:
         """Open an export for streaming."""
         return await queries.open_export(self.ports, lecture_id, export_type)
 
-    async def enforce_retention(self, *, audio_days: int, transcript_days: int,
-                                artifact_days: int, dry_run: bool = False
-                                ) -> retention.RetentionReport:
+    async def enforce_retention(
+        self, *, audio_days: int, transcript_days: int, artifact_days: int, dry_run: bool = False
+    ) -> retention.RetentionReport:
         """Delete expired files (see use_cases.retention)."""
         return await retention.enforce_retention(
-            self.ports, audio_days=audio_days, transcript_days=transcript_days,
-            artifact_days=artifact_days, dry_run=dry_run,
+            self.ports,
+            audio_days=audio_days,
+            transcript_days=transcript_days,
+            artifact_days=artifact_days,
+            dry_run=dry_run,
         )

@@ -8,7 +8,7 @@ from pegasus_core.errors import InvalidRequestError, PresetNotFoundError
 from pegasus_core.records import Record
 
 
-class OutputProfile(Record, kw_only=True):
+class OutputProfile(Record, frozen=True, kw_only=True):
     """How the study material is laid out."""
 
     summary_style: str
@@ -17,7 +17,7 @@ class OutputProfile(Record, kw_only=True):
     question_focus: bool
 
 
-class GenerationProfile(Record, kw_only=True):
+class GenerationProfile(Record, frozen=True, kw_only=True):
     """What the generators produce: counts are maxima, tone and instructions shape the text."""
 
     summary_max_words: int
@@ -28,7 +28,7 @@ class GenerationProfile(Record, kw_only=True):
     instructions: tuple[str, ...]
 
 
-class Preset(Record, kw_only=True):
+class Preset(Record, frozen=True, kw_only=True):
     """A study preset (CONTRACT.md section 4)."""
 
     id: str
@@ -77,13 +77,24 @@ BUILTIN_PRESETS: Mapping[str, Preset] = {
             "exam",
             "Revise for an exam: what is examinable, precise definitions, and the questions "
             "an examiner is likely to ask.",
-            ("concise_academic", ("overview", "examinable_points", "definitions",
-                                  "likely_questions"), "medium", True),
-            (800, 25, 15, "formal_academic",
-             ("definition", "explanation", "application", "evaluation"),
-             ("Lead with the points most likely to be examined.",
-              "State every definition exactly as the lecturer gave it.",
-              "Phrase questions the way an exam paper would.")),
+            (
+                "concise_academic",
+                ("overview", "examinable_points", "definitions", "likely_questions"),
+                "medium",
+                True,
+            ),
+            (
+                800,
+                25,
+                15,
+                "formal_academic",
+                ("definition", "explanation", "application", "evaluation"),
+                (
+                    "Lead with the points most likely to be examined.",
+                    "State every definition exactly as the lecturer gave it.",
+                    "Phrase questions the way an exam paper would.",
+                ),
+            ),
         ),
         _preset(
             "concept-map-mode",
@@ -91,13 +102,24 @@ BUILTIN_PRESETS: Mapping[str, Preset] = {
             "concept-map",
             "See how the ideas connect: core concepts, how they relate and depend on each other, "
             "and the misconceptions to avoid.",
-            ("conceptual", ("core_concepts", "relationships", "dependencies", "misconceptions"),
-             "hierarchical", False),
-            (600, 20, 10, "analytical_precise",
-             ("relationship", "system_analysis", "dependency"),
-             ("Name each concept once and link it to the concepts it depends on.",
-              "Prefer relationships over isolated facts.",
-              "Call out common misconceptions explicitly.")),
+            (
+                "conceptual",
+                ("core_concepts", "relationships", "dependencies", "misconceptions"),
+                "hierarchical",
+                False,
+            ),
+            (
+                600,
+                20,
+                10,
+                "analytical_precise",
+                ("relationship", "system_analysis", "dependency"),
+                (
+                    "Name each concept once and link it to the concepts it depends on.",
+                    "Prefer relationships over isolated facts.",
+                    "Call out common misconceptions explicitly.",
+                ),
+            ),
         ),
         _preset(
             "beginner-mode",
@@ -105,13 +127,24 @@ BUILTIN_PRESETS: Mapping[str, Preset] = {
             "beginner",
             "Meet the topic for the first time: plain language, the key ideas, examples and "
             "analogies, with no prior knowledge assumed.",
-            ("plain_language", ("overview", "key_ideas", "examples", "analogy_bank"), "short",
-             False),
-            (500, 15, 8, "conversational",
-             ("recognition", "basic_understanding", "simple_application"),
-             ("Explain every technical word the first time it appears.",
-              "Use short sentences and everyday examples.",
-              "Build from what a newcomer already knows.")),
+            (
+                "plain_language",
+                ("overview", "key_ideas", "examples", "analogy_bank"),
+                "short",
+                False,
+            ),
+            (
+                500,
+                15,
+                8,
+                "conversational",
+                ("recognition", "basic_understanding", "simple_application"),
+                (
+                    "Explain every technical word the first time it appears.",
+                    "Use short sentences and everyday examples.",
+                    "Build from what a newcomer already knows.",
+                ),
+            ),
         ),
         _preset(
             "neurodivergent-friendly-mode",
@@ -119,13 +152,24 @@ BUILTIN_PRESETS: Mapping[str, Preset] = {
             "neurodivergent",
             "Low-clutter study notes: small predictable chunks, one idea at a time, clear key "
             "terms and short recall prompts.",
-            ("low_clutter", ("overview", "micro_chunks", "key_terms", "recall_prompts"),
-             "very_short", True),
-            (400, 12, 6, "direct_predictable",
-             ("recall", "definition", "sequence"),
-             ("One idea per bullet, no more than one sentence each.",
-              "Keep the same layout in every section.",
-              "Say things directly; avoid idioms and sarcasm.")),
+            (
+                "low_clutter",
+                ("overview", "micro_chunks", "key_terms", "recall_prompts"),
+                "very_short",
+                True,
+            ),
+            (
+                400,
+                12,
+                6,
+                "direct_predictable",
+                ("recall", "definition", "sequence"),
+                (
+                    "One idea per bullet, no more than one sentence each.",
+                    "Keep the same layout in every section.",
+                    "Say things directly; avoid idioms and sarcasm.",
+                ),
+            ),
         ),
         _preset(
             "research-mode",
@@ -133,13 +177,24 @@ BUILTIN_PRESETS: Mapping[str, Preset] = {
             "research",
             "Read the lecture as an argument: its claims, the reasoning and evidence behind them, "
             "and the questions it leaves open.",
-            ("argumentative", ("claims", "arguments", "evidence", "open_questions"), "medium",
-             True),
-            (1000, 20, 12, "analytical_precise",
-             ("critique", "evidence_evaluation", "synthesis"),
-             ("Separate what is claimed from the evidence offered for it.",
-              "Note the limits and assumptions of each argument.",
-              "End with the questions the lecture leaves open.")),
+            (
+                "argumentative",
+                ("claims", "arguments", "evidence", "open_questions"),
+                "medium",
+                True,
+            ),
+            (
+                1000,
+                20,
+                12,
+                "analytical_precise",
+                ("critique", "evidence_evaluation", "synthesis"),
+                (
+                    "Separate what is claimed from the evidence offered for it.",
+                    "Note the limits and assumptions of each argument.",
+                    "End with the questions the lecture leaves open.",
+                ),
+            ),
         ),
     )
 }

@@ -12,7 +12,7 @@ from pegasus_core.lectures import LectureStatus
 from pegasus_core.records import Record
 
 
-class StageProgress(Record, kw_only=True):
+class StageProgress(Record, frozen=True, kw_only=True):
     """The state of one stage: its latest job, or not_started."""
 
     status: str
@@ -23,7 +23,7 @@ class StageProgress(Record, kw_only=True):
     error: str | None
 
 
-class StagesSnapshot(Record, kw_only=True):
+class StagesSnapshot(Record, frozen=True, kw_only=True):
     """The per-stage view shared by lecture progress, summary and course progress."""
 
     overall_status: str
@@ -39,7 +39,11 @@ def stage_progress(job: Job | None) -> StageProgress:
     """Describe one stage from its latest job."""
     if job is None:
         return StageProgress(
-            status="not_started", job_id=None, progress=0.0, created_at=None, updated_at=None,
+            status="not_started",
+            job_id=None,
+            progress=0.0,
+            created_at=None,
+            updated_at=None,
             error=None,
         )
     fraction = 1.0 if job.status is JobStatus.COMPLETED else job.progress

@@ -10,7 +10,7 @@ from pegasus_core.records import Record
 ChangeType = Literal["introduced", "refinement", "contradiction", "complexity"]
 
 
-class ThreadEvolution(Record, kw_only=True):
+class ThreadEvolution(Record, frozen=True, kw_only=True):
     """How one lecture changed a thread."""
 
     lecture_id: str
@@ -18,7 +18,7 @@ class ThreadEvolution(Record, kw_only=True):
     note: str
 
 
-class Thread(Record, kw_only=True):
+class Thread(Record, frozen=True, kw_only=True):
     """A concept that runs through several lectures of a course."""
 
     id: str

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pegasus_core.records import Record
 
 
-class Segment(Record, kw_only=True):
+class Segment(Record, frozen=True, kw_only=True):
     """A stretch of speech on the lecture's timeline."""
 
     start_sec: float
@@ -15,14 +15,14 @@ class Segment(Record, kw_only=True):
     text: str
 
 
-class Engine(Record, kw_only=True):
+class Engine(Record, frozen=True, kw_only=True):
     """Which engine produced a transcript or an artifact."""
 
     provider: str
     model: str
 
 
-class Transcript(Record, kw_only=True):
+class Transcript(Record, frozen=True, kw_only=True):
     """The transcript document stored at lectures/<id>/transcript.json."""
 
     lecture_id: str
@@ -32,7 +32,7 @@ class Transcript(Record, kw_only=True):
     segments: tuple[Segment, ...]
 
 
-class ChunkSpan(Record, kw_only=True):
+class ChunkSpan(Record, frozen=True, kw_only=True):
     """A planned slice of the audio, transcribed as one unit."""
 
     index: int
@@ -45,7 +45,7 @@ class ChunkSpan(Record, kw_only=True):
         return self.end_sec - self.start_sec
 
 
-class ChunkResult(Record, kw_only=True):
+class ChunkResult(Record, frozen=True, kw_only=True):
     """A finished chunk: its segments already shifted onto the lecture's timeline."""
 
     span: ChunkSpan

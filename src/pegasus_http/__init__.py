@@ -1,0 +1,1 @@
+"""The HTTP API on Litestar (thin: parsing, auth, limits, mapping)."""

@@ -62,8 +62,12 @@ async def test_delete_is_idempotent(blob_store: BlobStore) -> None:
 
 
 async def test_delete_prefix_removes_only_that_prefix(blob_store: BlobStore) -> None:
-    for key in ("lectures/a/audio.mp3", "lectures/a/chunks/00000-0-1.json",
-                "lectures/ab/audio.mp3", "lectures/b/audio.mp3"):
+    for key in (
+        "lectures/a/audio.mp3",
+        "lectures/a/chunks/00000-0-1.json",
+        "lectures/ab/audio.mp3",
+        "lectures/b/audio.mp3",
+    ):
         await put_bytes(blob_store, key, b"1")
     assert await blob_store.delete_prefix("lectures/a/") == 2
     assert await blob_store.list("lectures/") == ["lectures/ab/audio.mp3", "lectures/b/audio.mp3"]

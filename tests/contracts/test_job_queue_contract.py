@@ -15,8 +15,9 @@ Drain = Callable[[], Awaitable[None]]
 
 
 @pytest.fixture(params=["inline", "in_process"])
-async def queue_and_seen(request: pytest.FixtureRequest
-                         ) -> AsyncIterator[tuple[JobQueue, list[str], Drain]]:
+async def queue_and_seen(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[JobQueue, list[str], Drain]]:
     seen: list[str] = []
 
     async def handler(job_id: str) -> None:

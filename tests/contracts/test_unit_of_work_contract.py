@@ -18,21 +18,50 @@ from pegasus_core.threads import Thread, ThreadEvolution
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def lecture(lecture_id: str, *, course_id: str = "c1", at: datetime = T0,
-            status: LectureStatus = LectureStatus.UPLOADED) -> Lecture:
+def lecture(
+    lecture_id: str,
+    *,
+    course_id: str = "c1",
+    at: datetime = T0,
+    status: LectureStatus = LectureStatus.UPLOADED,
+) -> Lecture:
     return Lecture(
-        id=lecture_id, course_id=course_id, preset_id="exam-mode", title=f"Lecture {lecture_id}",
-        status=status, duration_sec=12.5, source_type=SourceType.UPLOAD,
-        audio=AudioRef(path=f"lectures/{lecture_id}/audio.mp3", original_filename="a.mp3",
-                       content_type="audio/mpeg", size_bytes=10, sha256="ab" * 32),
-        transcript_path=None, created_at=at, updated_at=at,
+        id=lecture_id,
+        course_id=course_id,
+        preset_id="exam-mode",
+        title=f"Lecture {lecture_id}",
+        status=status,
+        duration_sec=12.5,
+        source_type=SourceType.UPLOAD,
+        audio=AudioRef(
+            path=f"lectures/{lecture_id}/audio.mp3",
+            original_filename="a.mp3",
+            content_type="audio/mpeg",
+            size_bytes=10,
+            sha256="ab" * 32,
+        ),
+        transcript_path=None,
+        created_at=at,
+        updated_at=at,
     )
 
 
-def job(job_id: str, lecture_id: str = "l1", job_type: JobType = JobType.TRANSCRIPTION,
-        at: datetime = T0, max_attempts: int = 3) -> Job:
-    return Job(id=job_id, lecture_id=lecture_id, job_type=job_type, max_attempts=max_attempts,
-               params={"autoProcess": True}, created_at=at, updated_at=at)
+def job(
+    job_id: str,
+    lecture_id: str = "l1",
+    job_type: JobType = JobType.TRANSCRIPTION,
+    at: datetime = T0,
+    max_attempts: int = 3,
+) -> Job:
+    return Job(
+        id=job_id,
+        lecture_id=lecture_id,
+        job_type=job_type,
+        max_attempts=max_attempts,
+        params={"autoProcess": True},
+        created_at=at,
+        updated_at=at,
+    )
 
 
 async def seed(uow_factory: UnitOfWorkFactory, *lectures: Lecture) -> None:
@@ -61,8 +90,7 @@ async def test_an_error_inside_the_block_rolls_back(uow_factory: UnitOfWorkFacto
         assert await uow.courses.get("c1") is None
 
 
-async def test_a_lecture_round_trips_and_its_id_is_unique(uow_factory: UnitOfWorkFactory
-                                                          ) -> None:
+async def test_a_lecture_round_trips_and_its_id_is_unique(uow_factory: UnitOfWorkFactory) -> None:
     original = lecture("l1")
     await seed(uow_factory, original)
     async with uow_factory() as uow:
@@ -71,8 +99,9 @@ async def test_a_lecture_round_trips_and_its_id_is_unique(uow_factory: UnitOfWor
             await uow.lectures.add(original)
 
 
-async def test_ensure_course_never_changes_an_existing_title(uow_factory: UnitOfWorkFactory
-                                                             ) -> None:
+async def test_ensure_course_never_changes_an_existing_title(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     async with uow_factory() as uow:
         await uow.courses.ensure("c1", title="First", now=T0)
         course = await uow.courses.ensure("c1", title="Second", now=T0 + timedelta(1))
@@ -97,11 +126,14 @@ async def test_lists_are_newest_first_with_ties_broken_by_id_and_exact_totals(
 
 
 async def test_list_filters_combine(uow_factory: UnitOfWorkFactory) -> None:
-    await seed(uow_factory, lecture("a", course_id="c1"), lecture("b", course_id="c2"),
-               lecture("c", course_id="c2", status=LectureStatus.FAILED))
+    await seed(
+        uow_factory,
+        lecture("a", course_id="c1"),
+        lecture("b", course_id="c2"),
+        lecture("c", course_id="c2", status=LectureStatus.FAILED),
+    )
     async with uow_factory(read_only=True) as uow:
-        page = await uow.lectures.list(PageRequest(), course_id="c2",
-                                       status=LectureStatus.FAILED)
+        page = await uow.lectures.list(PageRequest(), course_id="c2", status=LectureStatus.FAILED)
         courses = await uow.courses.list(PageRequest())
     assert [x.id for x in page.items] == ["c"]
     assert {c.id: c.lecture_count for c in courses.items} == {"c1": 1, "c2": 2}
@@ -117,8 +149,9 @@ async def test_one_active_job_per_lecture_and_stage(uow_factory: UnitOfWorkFacto
     assert other_stage.id == "j3"
 
 
-async def test_concurrent_submissions_create_exactly_one_job(uow_factory: UnitOfWorkFactory
-                                                             ) -> None:
+async def test_concurrent_submissions_create_exactly_one_job(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     async def submit(index: int) -> str:
         async with uow_factory() as uow:
             stored = await uow.jobs.add(job(f"j{index}"))
@@ -143,8 +176,9 @@ async def test_a_claim_is_conditional_and_its_attempt_is_the_lease(
     assert again is None
     async with uow_factory() as uow:
         assert await uow.jobs.heartbeat(lease, now=T0 + timedelta(seconds=1), progress=0.5)
-        assert await uow.jobs.finish(lease, status=JobStatus.COMPLETED, now=T0,
-                                     result={"segmentCount": 3})
+        assert await uow.jobs.finish(
+            lease, status=JobStatus.COMPLETED, now=T0, result={"segmentCount": 3}
+        )
         # The lease is spent: nothing more can be written with it.
         assert not await uow.jobs.heartbeat(lease, now=T0, progress=None)
         await uow.commit()
@@ -162,8 +196,9 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
     assert lease1 is not None
     async with uow_factory() as uow:
         fresh = await uow.jobs.take_back_stale(stale_before=T0 - timedelta(seconds=1), now=T0)
-        taken = await uow.jobs.take_back_stale(stale_before=T0 + timedelta(seconds=30),
-                                               now=T0 + timedelta(seconds=31))
+        taken = await uow.jobs.take_back_stale(
+            stale_before=T0 + timedelta(seconds=30), now=T0 + timedelta(seconds=31)
+        )
         await uow.commit()
     assert fresh == [] and [j.status for j in taken] == [JobStatus.QUEUED]
     async with uow_factory() as uow:
@@ -171,13 +206,16 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
         assert lease2 is not None and lease2.attempt == 2
         assert not await uow.jobs.heartbeat(lease1, now=T0, progress=0.9)
         assert not await uow.jobs.finish(lease1, status=JobStatus.COMPLETED, now=T0)
-        lost = await uow.jobs.take_back_stale(stale_before=T0 + timedelta(seconds=90),
-                                              now=T0 + timedelta(seconds=91))
+        lost = await uow.jobs.take_back_stale(
+            stale_before=T0 + timedelta(seconds=90), now=T0 + timedelta(seconds=91)
+        )
         await uow.commit()
         attempts = await uow.jobs.attempts("j1")
     assert [(j.status, j.error) for j in lost] == [(JobStatus.FAILED, "Worker lost.")]
     assert [(a.attempt, a.worker, a.outcome) for a in attempts] == [
-        (1, "w1", "lost"), (2, "w2", "lost")]
+        (1, "w1", "lost"),
+        (2, "w2", "lost"),
+    ]
 
 
 async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
@@ -186,20 +224,27 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
     async with uow_factory() as uow:
         await uow.jobs.add(job("never", lecture_id="a"))
         await uow.jobs.add(job("recent", lecture_id="b"))
-        await uow.jobs.mark_dispatched("recent", now=T0)
+        await uow.jobs.mark_dispatched(job("recent", lecture_id="b"), now=T0)
         await uow.jobs.add(job("old", lecture_id="c"))
-        await uow.jobs.mark_dispatched("old", now=T0 - timedelta(minutes=5))
+        await uow.jobs.mark_dispatched(job("old", lecture_id="c"), now=T0 - timedelta(minutes=5))
         await uow.jobs.add(job("later", lecture_id="d"))
         lease = await uow.jobs.claim("later", worker="w", now=T0)
         assert lease is not None
-        await uow.jobs.finish(lease, status=JobStatus.QUEUED, now=T0,
-                              retry_at=T0 + timedelta(seconds=60), error="flaky")
+        await uow.jobs.finish(
+            lease,
+            status=JobStatus.QUEUED,
+            now=T0,
+            retry_at=T0 + timedelta(seconds=60),
+            error="flaky",
+        )
         await uow.commit()
     async with uow_factory(read_only=True) as uow:
         now_due = await uow.jobs.due_for_dispatch(
-            now=T0, redispatch_before=T0 - timedelta(minutes=2))
+            now=T0, redispatch_before=T0 - timedelta(minutes=2)
+        )
         later_due = await uow.jobs.due_for_dispatch(
-            now=T0 + timedelta(seconds=61), redispatch_before=T0 - timedelta(minutes=2))
+            now=T0 + timedelta(seconds=61), redispatch_before=T0 - timedelta(minutes=2)
+        )
         blocked = await uow.jobs.claim("later", worker="w", now=T0 + timedelta(seconds=1))
     assert sorted(j.id for j in now_due) == ["never", "old"]
     assert sorted(j.id for j in later_due) == ["later", "never", "old"]
@@ -219,7 +264,9 @@ async def test_latest_by_stage_picks_the_newest_job_of_each_stage(
         await uow.commit()
         latest = await uow.jobs.latest_by_stage(["l1", "nobody"])
     assert {t: j.id for t, j in latest["l1"].items()} == {
-        JobType.TRANSCRIPTION: "t2", JobType.GENERATION: "g1"}
+        JobType.TRANSCRIPTION: "t2",
+        JobType.GENERATION: "g1",
+    }
     assert latest["nobody"] == {}
 
 
@@ -227,10 +274,16 @@ async def test_regenerating_an_artifact_replaces_it_and_bumps_its_version(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     def record(artifact_id: str) -> ArtifactRecord:
-        return ArtifactRecord(id=artifact_id, lecture_id="l1", artifact_type=ArtifactType.SUMMARY,
-                              preset_id="exam-mode", version=0,
-                              storage_path="lectures/l1/artifacts/summary.json", sha256="00",
-                              created_at=T0)
+        return ArtifactRecord(
+            id=artifact_id,
+            lecture_id="l1",
+            artifact_type=ArtifactType.SUMMARY,
+            preset_id="exam-mode",
+            version=0,
+            storage_path="lectures/l1/artifacts/summary.json",
+            sha256="00",
+            created_at=T0,
+        )
 
     async with uow_factory() as uow:
         one = await uow.artifacts.put(record("a1"))
@@ -245,11 +298,20 @@ async def test_removing_a_lecture_from_threads_deletes_emptied_ones(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     def thread(thread_id: str, refs: tuple[str, ...]) -> Thread:
-        return Thread(id=thread_id, course_id="c1", title=thread_id, summary="s",
-                      status="foundational", complexity_level=1, lecture_refs=refs,
-                      evolution=tuple(ThreadEvolution(lecture_id=r, change_type="introduced",
-                                                      note="n") for r in refs),
-                      created_at=T0, updated_at=T0)
+        return Thread(
+            id=thread_id,
+            course_id="c1",
+            title=thread_id,
+            summary="s",
+            status="foundational",
+            complexity_level=1,
+            lecture_refs=refs,
+            evolution=tuple(
+                ThreadEvolution(lecture_id=r, change_type="introduced", note="n") for r in refs
+            ),
+            created_at=T0,
+            updated_at=T0,
+        )
 
     async with uow_factory() as uow:
         await uow.threads.put(thread("shared", ("l1", "l2")))

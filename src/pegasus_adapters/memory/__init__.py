@@ -1,0 +1,1 @@
+"""In-memory and scripted adapters: real implementations of the ports for tests."""

@@ -1,0 +1,1 @@
+"""Offline engines: PyAV decoding, pocketsphinx speech-to-text, extractive generation."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from pegasus_adapters.sql.paging import fetch_page
@@ -92,7 +93,11 @@ class SqlArtifactRepository:
             "preset_id": preset_id,
         }
         return await fetch_page(
-            self._s, select="t.*", table="artifacts", filters=filters, page=page,
+            self._s,
+            select="t.*",
+            table="artifacts",
+            filters=filters,
+            page=page,
             to_record=_artifact,
         )
 
@@ -121,7 +126,7 @@ class SqlArtifactRepository:
         )
         return None if row is None else _export(row)
 
-    async def list_exports(self, lecture_id: str) -> list[ExportRecord]:
+    async def list_exports(self, lecture_id: str) -> builtins.list[ExportRecord]:
         rows = await self._s.fetch(
             "SELECT * FROM exports WHERE lecture_id = :l ORDER BY export_type", {"l": lecture_id}
         )
@@ -141,14 +146,14 @@ class SqlArtifactRepository:
         exports = await self._s.execute("DELETE FROM exports WHERE lecture_id = :l", params)
         return artifacts, exports
 
-    async def expired(self, *, created_before: datetime) -> list[ArtifactRecord]:
+    async def expired(self, *, created_before: datetime) -> builtins.list[ArtifactRecord]:
         rows = await self._s.fetch(
             "SELECT * FROM artifacts WHERE purged_at IS NULL AND created_at < :before",
             {"before": created_before},
         )
         return [_artifact(row) for row in rows]
 
-    async def expired_exports(self, *, created_before: datetime) -> list[ExportRecord]:
+    async def expired_exports(self, *, created_before: datetime) -> builtins.list[ExportRecord]:
         rows = await self._s.fetch(
             "SELECT * FROM exports WHERE purged_at IS NULL AND created_at < :before",
             {"before": created_before},
@@ -156,7 +161,11 @@ class SqlArtifactRepository:
         return [_export(row) for row in rows]
 
     async def mark_purged(
-        self, lecture_id: str, *, artifact_type: str | None, export_type: str | None,
+        self,
+        lecture_id: str,
+        *,
+        artifact_type: str | None,
+        export_type: str | None,
         now: datetime,
     ) -> None:
         if artifact_type is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -136,10 +137,11 @@ class SqlJobRepository:
             self._s, select="t.*", table="jobs", filters=filters, page=page, to_record=_job
         )
 
-    async def mark_dispatched(self, job_id: str, *, now: datetime) -> None:
+    async def mark_dispatched(self, job: Job, *, now: datetime) -> None:
         await self._s.execute(
-            "UPDATE jobs SET dispatched_at = :now WHERE id = :id AND status = 'queued'",
-            {"id": job_id, "now": now},
+            "UPDATE jobs SET dispatched_at = :now "
+            "WHERE id = :id AND status = 'queued' AND attempts = :attempts",
+            {"id": job.id, "attempts": job.attempts, "now": now},
         )
 
     async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
@@ -167,8 +169,7 @@ class SqlJobRepository:
             progress_sql = ", progress = :progress"
             params["progress"] = progress
         changed = await self._s.execute(
-            f"UPDATE jobs SET heartbeat_at = :now, updated_at = :now{progress_sql} "
-            f"WHERE {_FENCE}",
+            f"UPDATE jobs SET heartbeat_at = :now, updated_at = :now{progress_sql} WHERE {_FENCE}",
             params,
         )
         return changed > 0
@@ -210,7 +211,7 @@ class SqlJobRepository:
             {"id": lease.job.id, "attempt": lease.attempt, "outcome": outcome, "now": now},
         )
 
-    async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> list[Job]:
+    async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:
         rows = await self._s.fetch(
             "UPDATE jobs SET "
             "status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, "
@@ -231,7 +232,7 @@ class SqlJobRepository:
 
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         rows = await self._s.fetch(
             "SELECT * FROM jobs WHERE status = 'queued' "
             "AND (retry_at IS NULL OR retry_at <= :now) "
@@ -241,7 +242,7 @@ class SqlJobRepository:
         )
         return [_job(row) for row in rows]
 
-    async def attempts(self, job_id: str) -> list[JobAttempt]:
+    async def attempts(self, job_id: str) -> builtins.list[JobAttempt]:
         rows = await self._s.fetch(
             "SELECT * FROM job_attempts WHERE job_id = :id ORDER BY attempt", {"id": job_id}
         )
@@ -259,8 +260,7 @@ class SqlJobRepository:
 
     async def delete_for_lecture(self, lecture_id: str) -> int:
         await self._s.execute(
-            "DELETE FROM job_attempts WHERE job_id IN "
-            "(SELECT id FROM jobs WHERE lecture_id = :l)",
+            "DELETE FROM job_attempts WHERE job_id IN (SELECT id FROM jobs WHERE lecture_id = :l)",
             {"l": lecture_id},
         )
         return await self._s.execute("DELETE FROM jobs WHERE lecture_id = :l", {"l": lecture_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,11 @@ class SqlCourseRepository:
 
     async def list(self, page: PageRequest) -> Page[Course]:
         return await fetch_page(
-            self._s, select=_COURSE_COLUMNS, table="courses", filters={}, page=page,
+            self._s,
+            select=_COURSE_COLUMNS,
+            table="courses",
+            filters={},
+            page=page,
             to_record=_course,
         )
 
@@ -61,8 +66,14 @@ class SqlCourseRepository:
 
 _LECTURE_COLUMNS = "t.*"
 _UPDATABLE = frozenset(
-    {"status", "transcript_path", "transcript_created_at", "transcript_purged_at",
-     "duration_sec", "audio_purged_at"}
+    {
+        "status",
+        "transcript_path",
+        "transcript_created_at",
+        "transcript_purged_at",
+        "duration_sec",
+        "audio_purged_at",
+    }
 )
 
 
@@ -144,11 +155,15 @@ class SqlLectureRepository:
             "preset_id": preset_id,
         }
         return await fetch_page(
-            self._s, select=_LECTURE_COLUMNS, table="lectures", filters=filters, page=page,
+            self._s,
+            select=_LECTURE_COLUMNS,
+            table="lectures",
+            filters=filters,
+            page=page,
             to_record=_lecture,
         )
 
-    async def in_course(self, course_id: str) -> list[Lecture]:
+    async def in_course(self, course_id: str) -> builtins.list[Lecture]:
         rows = await self._s.fetch(
             "SELECT * FROM lectures WHERE course_id = :c ORDER BY created_at DESC, id DESC",
             {"c": course_id},

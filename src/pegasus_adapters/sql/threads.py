@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 import msgspec
@@ -21,9 +22,7 @@ def _thread(row: Row) -> Thread:
         status=row["status"],
         complexity_level=row["complexity_level"],
         lecture_refs=tuple(msgspec.json.decode(row["lecture_refs"], type=list[str])),
-        evolution=tuple(
-            msgspec.json.decode(row["evolution"], type=list[ThreadEvolution])
-        ),
+        evolution=tuple(msgspec.json.decode(row["evolution"], type=list[ThreadEvolution])),
         created_at=required_datetime(row["created_at"]),
         updated_at=required_datetime(row["updated_at"]),
     )
@@ -37,11 +36,15 @@ class SqlThreadRepository:
 
     async def list(self, page: PageRequest, *, course_id: str) -> Page[Thread]:
         return await fetch_page(
-            self._s, select="t.*", table="threads", filters={"course_id": course_id}, page=page,
+            self._s,
+            select="t.*",
+            table="threads",
+            filters={"course_id": course_id},
+            page=page,
             to_record=_thread,
         )
 
-    async def for_course(self, course_id: str) -> list[Thread]:
+    async def for_course(self, course_id: str) -> builtins.list[Thread]:
         rows = await self._s.fetch(
             "SELECT * FROM threads WHERE course_id = :c ORDER BY created_at, id", {"c": course_id}
         )
@@ -110,7 +113,7 @@ class SqlTombstoneRepository:
     async def clear(self, prefix: str) -> None:
         await self._s.execute("DELETE FROM tombstones WHERE prefix = :p", {"p": prefix})
 
-    async def active(self, *, now: datetime) -> list[str]:
+    async def active(self, *, now: datetime) -> builtins.list[str]:
         await self._s.execute("DELETE FROM tombstones WHERE until < :now", {"now": now})
         rows = await self._s.fetch("SELECT prefix FROM tombstones ORDER BY prefix")
         return [row["prefix"] for row in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -45,38 +46,42 @@ class _Session:
 
 
 class SqliteUnitOfWork(SqlRepositories):
-    """One SQLite transaction. Writers take the write lock at BEGIN (IMMEDIATE) so that two
-    transactions never deadlock upgrading a read lock; read-only ones begin deferred.
+    """One SQLite transaction.
+
+    Writers take the write lock at BEGIN (IMMEDIATE) so that two transactions never deadlock
+    upgrading a read lock; read-only ones begin deferred.
     """
 
     def __init__(self, database: SqliteDatabase, *, read_only: bool) -> None:
         self._database = database
         self._read_only = read_only
         self._conn: aiosqlite.Connection | None = None
-        self._done = False
+        self._committed = False
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._database.acquire()
+        conn = await self._database.acquire()
         try:
-            await self._conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            await self._database.release(self._conn)
-            raise UnavailableError("The database is busy.") from exc
-        super().__init__(_Session(self._conn))
+            await conn.execute("BEGIN" if self._read_only else "BEGIN IMMEDIATE")
+        except BaseException as exc:
+            # Cancelled or busy: the connection must go back to the pool whatever happens.
+            await asyncio.shield(self._database.release(conn))
+            if isinstance(exc, sqlite3.OperationalError):
+                raise UnavailableError("The database is busy.") from exc
+            raise
+        self._conn = conn
+        super().__init__(_Session(conn))
         return self
 
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.execute("COMMIT")
-        self._done = True
+        self._committed = True
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._conn is not None
-        try:
-            if not self._done:
-                await self._conn.execute("ROLLBACK")
-        finally:
-            await self._database.release(self._conn)
+        # release() rolls back an unfinished transaction; shielded so a cancelled task still
+        # returns its connection.
+        await asyncio.shield(self._database.release(self._conn, rollback=not self._committed))
 
 
 class SqliteDatabase:
@@ -124,9 +129,18 @@ class SqliteDatabase:
                 return conn
         return await self._idle.get()
 
-    async def release(self, conn: aiosqlite.Connection) -> None:
-        """Give a connection back to the pool."""
-        self._idle.put_nowait(conn)
+    async def release(self, conn: aiosqlite.Connection, *, rollback: bool = True) -> None:
+        """Give a connection back to the pool, rolling back whatever it left open.
+
+        The ROLLBACK is queued behind any statement still running on the connection's thread
+        (a cancelled await does not stop it), so it also undoes a BEGIN that completes late.
+        """
+        try:
+            if rollback:
+                with contextlib.suppress(sqlite3.OperationalError):  # nothing was open
+                    await conn.execute("ROLLBACK")
+        finally:
+            self._idle.put_nowait(conn)
 
     async def close(self) -> None:
         """Close every connection."""

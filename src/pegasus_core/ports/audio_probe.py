@@ -8,7 +8,7 @@ from typing import Protocol
 from pegasus_core.records import Record
 
 
-class AudioInfo(Record, kw_only=True):
+class AudioInfo(Record, frozen=True, kw_only=True):
     """What a probe found."""
 
     format_name: str

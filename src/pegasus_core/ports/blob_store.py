@@ -10,7 +10,7 @@ from typing import Protocol
 from pegasus_core.records import Record
 
 
-class BlobInfo(Record, kw_only=True):
+class BlobInfo(Record, frozen=True, kw_only=True):
     """What a put wrote."""
 
     key: str

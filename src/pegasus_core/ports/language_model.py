@@ -10,7 +10,7 @@ from pegasus_core.records import Record
 from pegasus_core.transcripts import Engine, Transcript
 
 
-class GenerationRequest(Record, kw_only=True):
+class GenerationRequest(Record, frozen=True, kw_only=True):
     """What a generator needs to produce one artifact."""
 
     artifact_type: ArtifactType

@@ -10,7 +10,7 @@ from pegasus_core.records import Record
 from pegasus_core.transcripts import Transcript
 
 
-class ExportBundle(Record, kw_only=True):
+class ExportBundle(Record, frozen=True, kw_only=True):
     """Everything an export is rendered from."""
 
     course: Course

@@ -7,6 +7,7 @@ the lease) and returns False when the fence no longer holds.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -60,7 +61,7 @@ class LectureRepository(Protocol):
         """Return a page of lectures matching every given filter."""
         ...
 
-    async def in_course(self, course_id: str) -> list[Lecture]:
+    async def in_course(self, course_id: str) -> builtins.list[Lecture]:
         """Return every lecture of the course, newest first, in one query."""
         ...
 
@@ -96,9 +97,7 @@ class JobRepository(Protocol):
         """Return the newest job replayed from job_id, if any."""
         ...
 
-    async def latest_by_stage(
-        self, lecture_ids: Sequence[str]
-    ) -> dict[str, dict[JobType, Job]]:
+    async def latest_by_stage(self, lecture_ids: Sequence[str]) -> dict[str, dict[JobType, Job]]:
         """Return, per lecture, the latest job of each stage (one query whatever the count)."""
         ...
 
@@ -113,8 +112,11 @@ class JobRepository(Protocol):
         """Return a page of jobs matching every given filter."""
         ...
 
-    async def mark_dispatched(self, job_id: str, *, now: datetime) -> None:
-        """Record that the job id was handed to the queue."""
+    async def mark_dispatched(self, job: Job, *, now: datetime) -> None:
+        """Record that the job was handed to the queue, unless it was claimed since.
+
+        A fast runner may finish an attempt before this write; its attempts then moved on.
+        """
         ...
 
     async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
@@ -146,23 +148,25 @@ class JobRepository(Protocol):
         """Close the attempt record (whatever happened to the job row)."""
         ...
 
-    async def take_back_stale(
-        self, *, stale_before: datetime, now: datetime
-    ) -> list[Job]:
-        """Return running jobs whose heartbeat is older than stale_before to queued (or to
-        failed, "worker lost", when out of attempts); return the jobs changed.
+    async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:
+        """Return stale running jobs to queued; return the jobs changed.
+
+        A job whose heartbeat is older than stale_before goes back to queued, or to failed
+        ("Worker lost.") when it is out of attempts.
         """
         ...
 
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100
-    ) -> list[Job]:
-        """Return queued jobs never dispatched, whose retry time has passed, or dispatched
-        before redispatch_before without a claim.
+    ) -> builtins.list[Job]:
+        """Return the queued jobs to dispatch now.
+
+        Those never dispatched, whose retry time has passed, or dispatched before
+        redispatch_before without a claim.
         """
         ...
 
-    async def attempts(self, job_id: str) -> list[JobAttempt]:
+    async def attempts(self, job_id: str) -> builtins.list[JobAttempt]:
         """Return the attempts of a job, oldest first."""
         ...
 
@@ -209,7 +213,7 @@ class ArtifactRepository(Protocol):
         """Return the export record or None."""
         ...
 
-    async def list_exports(self, lecture_id: str) -> list[ExportRecord]:
+    async def list_exports(self, lecture_id: str) -> builtins.list[ExportRecord]:
         """Return every export record of the lecture."""
         ...
 
@@ -221,16 +225,20 @@ class ArtifactRepository(Protocol):
         """Delete the lecture's artifacts and exports; return (artifacts, exports) deleted."""
         ...
 
-    async def expired(self, *, created_before: datetime) -> list[ArtifactRecord]:
+    async def expired(self, *, created_before: datetime) -> builtins.list[ArtifactRecord]:
         """Return unpurged artifact records created before the given time."""
         ...
 
-    async def expired_exports(self, *, created_before: datetime) -> list[ExportRecord]:
+    async def expired_exports(self, *, created_before: datetime) -> builtins.list[ExportRecord]:
         """Return unpurged export records created before the given time."""
         ...
 
     async def mark_purged(
-        self, lecture_id: str, *, artifact_type: str | None, export_type: str | None,
+        self,
+        lecture_id: str,
+        *,
+        artifact_type: str | None,
+        export_type: str | None,
         now: datetime,
     ) -> None:
         """Record that a stored artifact or export file was removed by retention."""
@@ -244,7 +252,7 @@ class ThreadRepository(Protocol):
         """Return a page of the course's threads."""
         ...
 
-    async def for_course(self, course_id: str) -> list[Thread]:
+    async def for_course(self, course_id: str) -> builtins.list[Thread]:
         """Return every thread of the course."""
         ...
 
@@ -253,8 +261,9 @@ class ThreadRepository(Protocol):
         ...
 
     async def remove_lecture(self, lecture_id: str, *, now: datetime) -> int:
-        """Drop the lecture from every thread, deleting threads left with no lecture;
-        return how many threads changed.
+        """Drop the lecture from every thread; return how many threads changed.
+
+        A thread left with no lecture is deleted.
         """
         ...
 
@@ -270,7 +279,7 @@ class TombstoneRepository(Protocol):
         """Stop purging prefix (a new ingest of the same id)."""
         ...
 
-    async def active(self, *, now: datetime) -> list[str]:
+    async def active(self, *, now: datetime) -> builtins.list[str]:
         """Return the prefixes still to purge, forgetting expired ones."""
         ...
 
@@ -278,12 +287,35 @@ class TombstoneRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
-    courses: CourseRepository
-    lectures: LectureRepository
-    jobs: JobRepository
-    artifacts: ArtifactRepository
-    threads: ThreadRepository
-    tombstones: TombstoneRepository
+    @property
+    def courses(self) -> CourseRepository:
+        """Courses."""
+        ...
+
+    @property
+    def lectures(self) -> LectureRepository:
+        """Lectures."""
+        ...
+
+    @property
+    def jobs(self) -> JobRepository:
+        """Jobs and attempts."""
+        ...
+
+    @property
+    def artifacts(self) -> ArtifactRepository:
+        """Artifacts and exports."""
+        ...
+
+    @property
+    def threads(self) -> ThreadRepository:
+        """Course threads."""
+        ...
+
+    @property
+    def tombstones(self) -> TombstoneRepository:
+        """Purge tombstones."""
+        ...
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -52,7 +52,10 @@ class Transcriber(Protocol):
     def open(
         self, audio: Path, *, language: str, max_duration_sec: float | None = None
     ) -> AbstractAsyncContextManager[TranscriptionSession]:
-        """Decode and plan the audio. Raises UnsupportedAudioError for undecodable audio and
-        TooLargeError when the decoded audio is longer than max_duration_sec.
+        """Decode and plan the audio.
+
+        Raises UnsupportedAudioError for undecodable audio, TooLargeError when the decoded
+        audio is longer than max_duration_sec, and InvalidRequestError for a language the
+        engine does not support.
         """
         ...

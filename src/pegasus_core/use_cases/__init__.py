@@ -1,0 +1,1 @@
+"""Use cases: async functions over the ports, one module per family."""

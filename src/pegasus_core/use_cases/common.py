@@ -59,9 +59,12 @@ async def dispatch(ports: Ports, jobs: Iterable[Job]) -> None:
         try:
             await ports.queue.dispatch(job.id)
         except UnavailableError:
-            log.warning("dispatch of job %s deferred: queue unavailable", job.id,
-                        extra={"job_id": job.id, "lecture_id": job.lecture_id})
+            log.warning(
+                "dispatch of job %s deferred: queue unavailable",
+                job.id,
+                extra={"job_id": job.id, "lecture_id": job.lecture_id},
+            )
             continue
         async with ports.uow() as uow:
-            await uow.jobs.mark_dispatched(job.id, now=ports.clock.now())
+            await uow.jobs.mark_dispatched(job, now=ports.clock.now())
             await uow.commit()

@@ -13,7 +13,7 @@ from pegasus_core.use_cases.common import require_lecture
 from pegasus_core.use_cases.queries import require_course
 
 
-class DeletedCounts(Record, kw_only=True):
+class DeletedCounts(Record, frozen=True, kw_only=True):
     """What a lecture delete removed."""
 
     artifacts: int
@@ -24,14 +24,14 @@ class DeletedCounts(Record, kw_only=True):
     storage_paths: int
 
 
-class LectureDeletion(Record, kw_only=True):
+class LectureDeletion(Record, frozen=True, kw_only=True):
     """The answer to a lecture delete."""
 
     lecture_id: str
     deleted: DeletedCounts
 
 
-class CourseDeletion(Record, kw_only=True):
+class CourseDeletion(Record, frozen=True, kw_only=True):
     """The answer to a course delete."""
 
     course_id: str
@@ -51,8 +51,14 @@ async def _delete_rows(ports: Ports, uow: UnitOfWork, lecture_id: str) -> Delete
     await uow.tombstones.add(
         lecture_prefix(lecture_id), until=now + timedelta(seconds=ports.limits.tombstone_sec)
     )
-    return DeletedCounts(artifacts=artifacts, exports=exports, jobs=jobs, lectures=lectures,
-                         threads_updated=threads, storage_paths=0)
+    return DeletedCounts(
+        artifacts=artifacts,
+        exports=exports,
+        jobs=jobs,
+        lectures=lectures,
+        threads_updated=threads,
+        storage_paths=0,
+    )
 
 
 async def _purge(ports: Ports, lecture_id: str, counts: DeletedCounts) -> LectureDeletion:

@@ -66,8 +66,12 @@ async def run_export(ctx: JobContext) -> Completion:
         info = await ctx.put(key, render(bundle))
         records.append(
             ExportRecord(
-                lecture_id=lecture.id, export_type=export_type, storage_path=key,
-                size_bytes=info.size_bytes, sha256=info.sha256, created_at=ports.clock.now(),
+                lecture_id=lecture.id,
+                export_type=export_type,
+                storage_path=key,
+                size_bytes=info.size_bytes,
+                sha256=info.sha256,
+                created_at=ports.clock.now(),
             )
         )
 

@@ -66,9 +66,14 @@ async def run_generation(ctx: JobContext) -> Completion:
         info = await ctx.put(key, msgspec.json.encode(document))
         records.append(
             ArtifactRecord(
-                id=document.id, lecture_id=lecture.id, artifact_type=artifact_type,
-                preset_id=lecture.preset_id, version=document.version, storage_path=key,
-                sha256=info.sha256, created_at=ports.clock.now(),
+                id=document.id,
+                lecture_id=lecture.id,
+                artifact_type=artifact_type,
+                preset_id=lecture.preset_id,
+                version=document.version,
+                storage_path=key,
+                sha256=info.sha256,
+                created_at=ports.clock.now(),
             )
         )
         await ctx.beat(progress=(index + 1) / len(ArtifactType))

@@ -24,7 +24,7 @@ from pegasus_core.use_cases.submit import create_job, new_job
 MAX_TITLE = 300
 
 
-class IngestRequest(Record, kw_only=True):
+class IngestRequest(Record, frozen=True, kw_only=True):
     """The fields of an ingest, validated before any byte of audio is read."""
 
     course_id: str
@@ -39,7 +39,7 @@ class IngestRequest(Record, kw_only=True):
     request_id: str | None = None
 
 
-class IngestResult(Record, kw_only=True):
+class IngestResult(Record, frozen=True, kw_only=True):
     """What an ingest created."""
 
     lecture: Lecture
@@ -90,8 +90,16 @@ async def ingest_lecture(
         key = audio_key(lecture_id, probed.extension)
         written.append(key)
         await blobs.move(staging, key)
-        result = await _record(ports, request, lecture_id, key, info.size_bytes, info.sha256,
-                               probed.content_type, probed.duration_sec)
+        result = await _record(
+            ports,
+            request,
+            lecture_id,
+            key,
+            info.size_bytes,
+            info.sha256,
+            probed.content_type,
+            probed.duration_sec,
+        )
     except BaseException:
         for leftover in written:
             await blobs.delete(leftover)
@@ -101,8 +109,14 @@ async def ingest_lecture(
 
 
 async def _record(
-    ports: Ports, request: IngestRequest, lecture_id: str, key: str, size: int, sha256: str,
-    content_type: str, duration: float,
+    ports: Ports,
+    request: IngestRequest,
+    lecture_id: str,
+    key: str,
+    size: int,
+    sha256: str,
+    content_type: str,
+    duration: float,
 ) -> IngestResult:
     now = ports.clock.now()
     lecture = Lecture(
@@ -114,8 +128,11 @@ async def _record(
         duration_sec=round(duration, 3) if duration > 0 else request.duration_sec,
         source_type=request.source_type,
         audio=AudioRef(
-            path=key, original_filename=request.original_filename, content_type=content_type,
-            size_bytes=size, sha256=sha256,
+            path=key,
+            original_filename=request.original_filename,
+            content_type=content_type,
+            size_bytes=size,
+            sha256=sha256,
         ),
         transcript_path=None,
         created_at=now,
@@ -130,9 +147,15 @@ async def _record(
         await uow.tombstones.clear(lecture_prefix(lecture_id))
         if request.auto_process:
             submitted = await create_job(
-                ports, uow,
-                new_job(ports, lecture_id=lecture_id, job_type=JobType.TRANSCRIPTION,
-                        params={"autoProcess": True}, request_id=request.request_id),
+                ports,
+                uow,
+                new_job(
+                    ports,
+                    lecture_id=lecture_id,
+                    job_type=JobType.TRANSCRIPTION,
+                    params={"autoProcess": True},
+                    request_id=request.request_id,
+                ),
             )
             jobs = (submitted.job,)
         stored = await uow.lectures.get(lecture_id)

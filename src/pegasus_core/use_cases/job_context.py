@@ -16,8 +16,9 @@ from pegasus_core.ports.repository import UnitOfWork
 
 @dataclass(frozen=True, kw_only=True)
 class Completion:
-    """A finished stage: its job result and the records to write in the completing
-    transaction (fenced together with the job's own completion).
+    """A finished stage: its job result and the records to write when it completes.
+
+    apply() runs in the completing transaction, fenced together with the job's own completion.
     """
 
     result: Mapping[str, Any]

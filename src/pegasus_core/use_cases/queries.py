@@ -138,7 +138,10 @@ async def list_jobs(
 
 
 async def list_failed_jobs(
-    ports: Ports, page: PageRequest, *, lecture_id: str | None = None,
+    ports: Ports,
+    page: PageRequest,
+    *,
+    lecture_id: str | None = None,
     job_type: str | None = None,
 ) -> Page[Job]:
     """The dead-letter list: failed jobs, optionally of one lecture or stage."""
@@ -161,7 +164,11 @@ async def get_transcript(ports: Ports, lecture_id: str) -> Transcript:
 
 
 async def list_artifacts(
-    ports: Ports, lecture_id: str, page: PageRequest, *, artifact_type: str | None = None,
+    ports: Ports,
+    lecture_id: str,
+    page: PageRequest,
+    *,
+    artifact_type: str | None = None,
     preset_id: str | None = None,
 ) -> tuple[Page[ArtifactRecord], dict[str, AnyArtifact], list[ExportRecord]]:
     """Return a page of artifact records, their documents and the lecture's exports."""
@@ -196,7 +203,10 @@ async def get_artifact(ports: Ports, lecture_id: str, artifact_type: str) -> Any
         record = await uow.artifacts.get(lecture_id, kind)
     if record is None or record.purged_at is not None:
         raise ArtifactNotFoundError(lecture_id, artifact_type)
-    return msgspec.json.decode(await read_all(ports.blobs, record.storage_path), type=AnyArtifact)
+    document: AnyArtifact = msgspec.json.decode(
+        await read_all(ports.blobs, record.storage_path), type=AnyArtifact
+    )
+    return document
 
 
 class ExportFile(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,14 +21,14 @@ from pegasus_core.use_cases.common import require_lecture
 from pegasus_core.use_cases.queries import require_course
 
 
-class LectureProgress(Record, kw_only=True):
+class LectureProgress(Record, frozen=True, kw_only=True):
     """A lecture's stages and where it stands."""
 
     lecture: Lecture
     snapshot: StagesSnapshot
 
 
-class CourseProgress(Record, kw_only=True):
+class CourseProgress(Record, frozen=True, kw_only=True):
     """A course's lectures rolled up (CONTRACT.md section 5)."""
 
     course_id: str
@@ -84,7 +84,7 @@ async def course_progress(
     )
 
 
-class IntegrityCheck(Record, kw_only=True):
+class IntegrityCheck(Record, frozen=True, kw_only=True):
     """One stored object a lecture's records point at."""
 
     kind: str
@@ -93,7 +93,7 @@ class IntegrityCheck(Record, kw_only=True):
     state: str
 
 
-class IntegrityReport(Record, kw_only=True):
+class IntegrityReport(Record, frozen=True, kw_only=True):
     """Whether everything the database references is in storage."""
 
     lecture_id: str
@@ -121,8 +121,9 @@ async def _check(
     return IntegrityCheck(kind=kind, path=path, exists=True, state="ok")
 
 
-async def check_integrity(ports: Ports, lecture_id: str, *, verify_checksum: bool = False
-                          ) -> IntegrityReport:
+async def check_integrity(
+    ports: Ports, lecture_id: str, *, verify_checksum: bool = False
+) -> IntegrityReport:
     """Check audio, transcript, each artifact and each export against storage.
 
     - A stage that has not run is not checked; a file removed by retention is `purged`.
@@ -137,20 +138,36 @@ async def check_integrity(ports: Ports, lecture_id: str, *, verify_checksum: boo
         )
         exports: list[ExportRecord] = await uow.artifacts.list_exports(lecture_id)
     checks = [
-        await _check(ports, "audio", lecture.audio.path, lecture.audio.purged_at,
-                     lecture.audio.sha256 if verify_checksum else None)
+        await _check(
+            ports,
+            "audio",
+            lecture.audio.path,
+            lecture.audio.purged_at,
+            lecture.audio.sha256 if verify_checksum else None,
+        )
     ]
     if lecture.transcript_path is not None or lecture.transcript_purged_at is not None:
-        checks.append(await _check(ports, "transcript", lecture.transcript_path,
-                                   lecture.transcript_purged_at))
+        checks.append(
+            await _check(ports, "transcript", lecture.transcript_path, lecture.transcript_purged_at)
+        )
     for record in sorted(artifacts, key=lambda r: r.artifact_type.value):
-        checks.append(await _check(ports, f"artifact:{record.artifact_type.value}",
-                                   record.storage_path, record.purged_at))
+        checks.append(
+            await _check(
+                ports,
+                f"artifact:{record.artifact_type.value}",
+                record.storage_path,
+                record.purged_at,
+            )
+        )
     for export in exports:
-        checks.append(await _check(ports, f"export:{export.export_type.value}",
-                                   export.storage_path, export.purged_at))
-    missing = sum(c.state in ("missing_file", "missing_reference", "checksum_mismatch")
-                  for c in checks)
+        checks.append(
+            await _check(
+                ports, f"export:{export.export_type.value}", export.storage_path, export.purged_at
+            )
+        )
+    missing = sum(
+        c.state in ("missing_file", "missing_reference", "checksum_mismatch") for c in checks
+    )
     return IntegrityReport(
         lecture_id=lecture_id,
         status="ok" if missing == 0 else "degraded",

@@ -117,9 +117,15 @@ async def _complete(ctx: JobContext, completion: Completion, *, duration_ms: int
         next_type = NEXT_STAGE.get(lease.job.job_type)
         if next_type is not None and lease.job.params.get("autoProcess"):
             submitted = await create_job(
-                ports, uow,
-                new_job(ports, lecture_id=lease.job.lecture_id, job_type=next_type,
-                        params={"autoProcess": True}, request_id=lease.job.request_id),
+                ports,
+                uow,
+                new_job(
+                    ports,
+                    lecture_id=lease.job.lecture_id,
+                    job_type=next_type,
+                    params={"autoProcess": True},
+                    request_id=lease.job.request_id,
+                ),
             )
             if not submitted.deduplicated:
                 follow_up.append(submitted.job)
@@ -130,13 +136,21 @@ async def _complete(ctx: JobContext, completion: Completion, *, duration_ms: int
 
 
 async def _finish(
-    ports: Ports, lease: Lease, *, status: JobStatus, error: str, outcome: str,
+    ports: Ports,
+    lease: Lease,
+    *,
+    status: JobStatus,
+    error: str,
+    outcome: str,
     retry_time: object = None,
 ) -> bool:
     async with ports.uow() as uow:
         now = ports.clock.now()
         changed = await uow.jobs.finish(
-            lease, status=status, now=now, error=error,
+            lease,
+            status=status,
+            now=now,
+            error=error,
             result={"retryAt": retry_time} if retry_time is not None else None,
             retry_at=retry_time,  # type: ignore[arg-type]
         )
@@ -176,8 +190,12 @@ async def _lost(ctx: JobContext) -> None:
         job = await uow.jobs.get(lease.job.id)
         await uow.jobs.end_attempt(lease, outcome="lease_lost", now=ports.clock.now())
         await uow.commit()
-    log.warning("job %s attempt %s lost its lease", lease.job.id, lease.attempt,
-                extra={"job_id": lease.job.id, "attempt": lease.attempt})
+    log.warning(
+        "job %s attempt %s lost its lease",
+        lease.job.id,
+        lease.attempt,
+        extra={"job_id": lease.job.id, "attempt": lease.attempt},
+    )
     # A job taken back keeps its files: the next attempt resumes from or overwrites them.
     if job is None or job.status is JobStatus.CANCELLED:
         for key in ctx.written:

@@ -14,7 +14,7 @@ from pegasus_core.records import Record
 from pegasus_core.use_cases.common import dispatch, job_event, refresh_status, require_lecture
 
 
-class Submitted(Record, kw_only=True):
+class Submitted(Record, frozen=True, kw_only=True):
     """A job accepted by a submit: new, or the active one it was deduplicated to."""
 
     job: Job
@@ -73,9 +73,15 @@ async def _submit(
             if generation is None or generation.status is not JobStatus.COMPLETED:
                 raise ConflictError("Artifacts not ready.", lectureId=lecture_id)
         submitted = await create_job(
-            ports, uow,
-            new_job(ports, lecture_id=lecture_id, job_type=job_type, params=params,
-                    request_id=request_id),
+            ports,
+            uow,
+            new_job(
+                ports,
+                lecture_id=lecture_id,
+                job_type=job_type,
+                params=params,
+                request_id=request_id,
+            ),
         )
         await uow.commit()
     if not submitted.deduplicated:
@@ -98,13 +104,17 @@ async def submit_transcription(
     - The offline engine is English only: another language is refused (400).
     """
     if language is not None and not ports.transcriber.supports_language(language):
-        raise InvalidRequestError(
-            "Language not supported by the offline engine.", field="language"
-        )
-    params = {k: v for k, v in {"provider": provider, "model": model, "language": language}.items()
-              if v is not None}
+        raise InvalidRequestError("Language not supported by the offline engine.", field="language")
+    params = {
+        k: v
+        for k, v in {"provider": provider, "model": model, "language": language}.items()
+        if v is not None
+    }
     return await _submit(
-        ports, lecture_id=lecture_id, job_type=JobType.TRANSCRIPTION, params=params,
+        ports,
+        lecture_id=lecture_id,
+        job_type=JobType.TRANSCRIPTION,
+        params=params,
         request_id=request_id,
     )
 
@@ -132,7 +142,10 @@ async def submit_generation(
         raise InvalidRequestError("preset_id does not match lecture.", field="preset_id")
     params = {"model": model} if model else {}
     return await _submit(
-        ports, lecture_id=lecture_id, job_type=JobType.GENERATION, params=params,
+        ports,
+        lecture_id=lecture_id,
+        job_type=JobType.GENERATION,
+        params=params,
         request_id=request_id,
     )
 
@@ -166,13 +179,18 @@ async def replay_job(ports: Ports, *, job_id: str, request_id: str | None = None
         lecture = await require_lecture(uow, job.lecture_id)
         del lecture  # only its existence matters
         submitted = await create_job(
-            ports, uow,
-            new_job(ports, lecture_id=job.lecture_id, job_type=job.job_type, params=job.params,
-                    request_id=request_id, replayed_from=job_id),
+            ports,
+            uow,
+            new_job(
+                ports,
+                lecture_id=job.lecture_id,
+                job_type=job.job_type,
+                params=job.params,
+                request_id=request_id,
+                replayed_from=job_id,
+            ),
         )
         await uow.commit()
     if not submitted.deduplicated:
         await dispatch(ports, [submitted.job])
     return submitted
-
-

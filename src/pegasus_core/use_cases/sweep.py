@@ -9,7 +9,7 @@ from pegasus_core.records import Record
 from pegasus_core.use_cases.common import dispatch, job_event, refresh_status
 
 
-class SweepReport(Record, kw_only=True):
+class SweepReport(Record, frozen=True, kw_only=True):
     """What one sweep did."""
 
     taken_back: int

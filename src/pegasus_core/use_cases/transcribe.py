@@ -23,7 +23,8 @@ from pegasus_core.use_cases.job_context import Completion, JobContext
 
 
 def _key(lecture_id: str, span: ChunkSpan) -> str:
-    return chunk_key(lecture_id, span.index, round(span.start_sec * 1000), round(span.end_sec * 1000))
+    start_ms, end_ms = round(span.start_sec * 1000), round(span.end_sec * 1000)
+    return chunk_key(lecture_id, span.index, start_ms, end_ms)
 
 
 async def _finished_chunks(ctx: JobContext, spans: list[ChunkSpan]) -> dict[int, ChunkResult]:
@@ -64,10 +65,15 @@ async def _transcribe_all(ctx: JobContext, session: TranscriptionSession) -> Com
                 done[span.index] = result
                 await ctx.beat(progress=len(done) / total)
 
-    async with asyncio.TaskGroup() as group:
-        for span in spans:
-            if span.index not in done:
-                group.create_task(one(span))
+    tasks = [asyncio.ensure_future(one(span)) for span in spans if span.index not in done]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # The first failure decides the attempt; stop the other chunks and raise it unwrapped.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
     segments = merge_chunks(list(done.values()), duration_sec=session.duration_sec)
     language = str(ctx.lease.job.params.get("language") or "en")
@@ -85,8 +91,12 @@ async def _transcribe_all(ctx: JobContext, session: TranscriptionSession) -> Com
     async def apply(uow: UnitOfWork) -> None:
         now = ports.clock.now()
         await uow.lectures.update(
-            lecture.id, now=now, transcript_path=key, transcript_created_at=now,
-            transcript_purged_at=None, duration_sec=duration,
+            lecture.id,
+            now=now,
+            transcript_path=key,
+            transcript_created_at=now,
+            transcript_purged_at=None,
+            duration_sec=duration,
         )
 
     return Completion(
