@@ -44,6 +44,19 @@ def test_ingest_wait_processes_every_accepted_format(
     ]
     markdown = tmp_path / "lectures" / "clip" / "exports" / "clip.md"
     assert markdown.read_text().startswith("# clip")
+    if fmt == "wav":  # the other commands, once
+        out = tmp_path / "notes.md"
+        exported = run_cli(tmp_path, "export", "clip", "--type", "markdown", "-o", str(out))
+        assert exported.returncode == 0, exported.stderr
+        assert out.read_bytes() == markdown.read_bytes()
+        status = run_cli(tmp_path, "status", "clip")
+        assert "status completed, 100%" in status.stdout
+        listed = run_cli(tmp_path, "lectures", "list")
+        assert listed.stdout.splitlines()[0].startswith("clip  completed")
+        retention = run_cli(tmp_path, "retention", "--audio-days", "1", "--dry-run")
+        assert retention.stdout.strip().endswith("Would delete 0 file(s).")
+        unknown = run_cli(tmp_path, "export", "clip", "--type", "pdf", "-o", str(out))
+        assert unknown.stderr.strip() == "pegasus: not-found: Export not found."
 
 
 def test_text_named_mp3_fails_with_one_line_and_leaves_nothing(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -314,3 +315,57 @@ async def test_course_progress_rolls_up_its_lectures(deferred: Pegasus, speech_c
     ) == ("in_progress", 2, 1, 1, 0)
     assert progress.lectures is not None and len(progress.lectures) == 2
     assert msgspec.json.encode(progress).count(b"courseId") >= 1
+
+
+class BlockingAfterFirstChunk(ScriptedTranscriber):
+    """Scripted speech that stalls after chunk 0 until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__(LECTURE_TEXT, chunk_sec=4.0, words_per_sec=3.0, max_concurrency=1)
+        self.release = asyncio.Event()
+
+    def open(self, audio: Path, *, language: str, max_duration_sec: float | None = None):  # type: ignore[no-untyped-def]
+        outer = super().open(audio, language=language, max_duration_sec=max_duration_sec)
+        owner = self
+
+        class Wrapped:
+            async def __aenter__(self):  # type: ignore[no-untyped-def]
+                session = await outer.__aenter__()
+                original = session.transcribe
+
+                async def transcribe(chunk, *, prompt=""):  # type: ignore[no-untyped-def]
+                    if chunk.index >= 1:
+                        await owner.release.wait()
+                    return await original(chunk, prompt=prompt)
+
+                session.transcribe = transcribe
+                return session
+
+            async def __aexit__(self, *exc: object) -> None:
+                await outer.__aexit__(*exc)
+
+        return Wrapped()
+
+
+async def test_a_worker_whose_lecture_is_deleted_stops_and_removes_what_it_wrote(
+    tmp_path: Path, speech_clip: Path
+) -> None:
+    engine = BlockingAfterFirstChunk()
+    settings = memory_settings(tmp_path, job_queue="in_process")
+    async with open_pegasus(settings, transcriber=engine, sweep=False) as app:
+        await ingest(app, speech_clip, auto_process=True)
+        for _ in range(500):
+            if await app.ports.blobs.list("lectures/lec-1/chunks/"):
+                break
+            await asyncio.sleep(0.01)
+        deletion = await app.delete_lecture("lec-1")
+        assert deletion.deleted.jobs == 1 and deletion.deleted.storage_paths == 2  # audio, chunk
+        engine.release.set()  # the worker writes chunk 1 late, then finds its lease gone
+        for _ in range(500):
+            if not app.ports.queue.busy:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.01)
+        assert engine.transcribed[:2] == [0, 1]
+        assert await app.ports.blobs.list("lectures/lec-1/") == []
+        async with app.ports.uow() as uow:
+            assert await uow.tombstones.active(now=app.ports.clock.now()) == ["lectures/lec-1/"]

@@ -58,10 +58,14 @@ async def dispatch(ports: Ports, jobs: Iterable[Job]) -> None:
     for job in jobs:
         try:
             await ports.queue.dispatch(job.id)
-        except UnavailableError:
-            log.warning(
-                "dispatch of job %s deferred: queue unavailable",
+        except UnavailableError as exc:
+            # Expected from a queue that never dispatches (the CLI without --wait).
+            level = logging.DEBUG if ports.queue.kind == "deferred" else logging.WARNING
+            log.log(
+                level,
+                "dispatch of job %s deferred: %s",
                 job.id,
+                exc,
                 extra={"job_id": job.id, "lecture_id": job.lecture_id},
             )
             continue
