@@ -1,0 +1,90 @@
+"""Artifacts and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, get
+from litestar.response import Stream
+
+from pegasus_http.dependencies import Facade, PathId, Window
+from pegasus_http.routes_lectures import Optional
+from pegasus_http.schemas import ArtifactListBody, ArtifactRecordBody, ExportRecordBody
+
+
+class ArtifactController(Controller):
+    """A lecture's study artifacts."""
+
+    path = "/lectures/{lecture_id:str}/artifacts"
+    tags = ["artifacts"]
+
+    @get("/", summary="List artifacts")
+    async def list_artifacts(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        page: Window,
+        artifact_type: Optional = None,
+        preset_id: Optional = None,
+    ) -> ArtifactListBody:
+        """Return the current artifacts with their records, download links and exports."""
+        records, documents, exports = await pegasus.list_artifacts(
+            lecture_id, page, artifact_type=artifact_type, preset_id=preset_id
+        )
+        return ArtifactListBody(
+            lecture_id=lecture_id,
+            artifacts={kind: msgspec.to_builtins(doc) for kind, doc in documents.items()},
+            artifact_records=[ArtifactRecordBody.of(r) for r in records.items],
+            artifact_download_urls={
+                r.artifact_type.value: f"/lectures/{lecture_id}/artifacts/{r.artifact_type.value}"
+                for r in records.items
+            },
+            export_records=[
+                ExportRecordBody(
+                    export_type=e.export_type.value,
+                    storage_path=e.storage_path,
+                    size_bytes=e.size_bytes,
+                    created_at=e.created_at,
+                )
+                for e in exports
+            ],
+            pagination=records.pagination,
+        )
+
+    @get("/{artifact_type:str}", summary="Get one artifact")
+    async def get_artifact(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        artifact_type: PathId,
+    ) -> dict[str, Any]:
+        """Return one artifact document; 404 for an unknown or missing type."""
+        document = await pegasus.get_artifact(lecture_id, artifact_type)
+        result: dict[str, Any] = msgspec.to_builtins(document)
+        return result
+
+
+class ExportController(Controller):
+    """Rendered export files."""
+
+    path = "/exports"
+    tags = ["exports"]
+
+    @get("/{lecture_id:str}/{export_type:str}", summary="Download an export")
+    async def download(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        export_type: PathId,
+    ) -> Stream:
+        """Stream the export file; 404 `Export not found.` for unknown or unrendered types."""
+        opened = await pegasus.open_export(lecture_id, export_type)
+        return Stream(
+            opened.chunks,
+            media_type=opened.content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{opened.filename}"',
+                "Content-Length": str(opened.record.size_bytes),
+            },
+        )

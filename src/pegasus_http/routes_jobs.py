@@ -1,0 +1,50 @@
+"""Jobs: reads, the dead-letter list, replay."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from pegasus_core.jobs import Job
+from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.routes_lectures import Optional
+from pegasus_http.schemas import FailedJobFilters, FailedJobList, JobAccepted
+
+
+class JobController(Controller):
+    """Jobs."""
+
+    path = "/jobs"
+    tags = ["jobs"]
+
+    @get("/failed", summary="Failed jobs (dead letters)")
+    async def failed(
+        self,
+        pegasus: Facade,
+        page: Window,
+        lecture_id: Optional = None,
+        job_type: Optional = None,
+    ) -> FailedJobList:
+        """List failed jobs, newest first."""
+        result = await pegasus.list_failed_jobs(page, lecture_id=lecture_id, job_type=job_type)
+        return FailedJobList(
+            filters=FailedJobFilters(lecture_id=lecture_id, job_type=job_type),
+            jobs=list(result.items),
+            pagination=result.pagination,
+        )
+
+    @get("/{job_id:str}", summary="Get a job")
+    async def get_job(self, pegasus: Facade, job_id: PathId) -> Job:
+        """Return a job; 404 `Job not found.`."""
+        return await pegasus.get_job(job_id)
+
+    @post("/{job_id:str}/replay", status_code=HTTP_202_ACCEPTED, summary="Replay a failed job")
+    async def replay(
+        self,
+        request: AnyRequest,
+        pegasus: Facade,
+        job_id: PathId,
+    ) -> JobAccepted:
+        """Queue a failed job again with its parameters (409 unless it failed)."""
+        submitted = await pegasus.replay_job(job_id, request_id=request_id(request))
+        return JobAccepted.of(submitted, replayed_from_job_id=job_id)

@@ -1,0 +1,190 @@
+"""Lectures: reads, job submissions, deletion."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.params import FromQuery, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from pegasus_core.lectures import Lecture
+from pegasus_core.pagination import PageRequest
+from pegasus_core.use_cases.deletion import LectureDeletion
+from pegasus_core.use_cases.reports import IntegrityReport
+from pegasus_http.bodies import optional_body
+from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.schemas import (
+    GenerateBody,
+    JobAccepted,
+    JobList,
+    LectureList,
+    LectureProgressBody,
+    LectureSummaryBody,
+    TranscribeBody,
+    TranscriptBody,
+    lecture_links,
+)
+
+Optional = Annotated[str | None, QueryParameter(required=False)]
+
+
+class LectureController(Controller):
+    """Lectures and their processing."""
+
+    path = "/lectures"
+    tags = ["lectures"]
+
+    @get("/", summary="List lectures")
+    async def list_lectures(
+        self,
+        pegasus: Facade,
+        page: Window,
+        course_id: Optional = None,
+        status: Optional = None,
+        preset_id: Optional = None,
+    ) -> LectureList:
+        """List lectures newest first; an unknown course gives an empty page."""
+        result = await pegasus.list_lectures(
+            page, course_id=course_id, status=status, preset_id=preset_id
+        )
+        return LectureList(lectures=list(result.items), pagination=result.pagination)
+
+    @get("/{lecture_id:str}", summary="Get a lecture")
+    async def get_lecture(self, pegasus: Facade, lecture_id: PathId) -> Lecture:
+        """Return a lecture; 404 `Lecture not found.`."""
+        return await pegasus.get_lecture(lecture_id)
+
+    @get("/{lecture_id:str}/transcript", summary="Get the transcript")
+    async def transcript(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        include_text: FromQuery[bool] = True,
+        segment_limit: Annotated[int | None, QueryParameter(ge=0, required=False)] = None,
+    ) -> TranscriptBody:
+        """Return the transcript; 404 `Transcript not found for lecture.` before transcription."""
+        lecture = await pegasus.get_lecture(lecture_id)
+        transcript = await pegasus.get_transcript(lecture_id)
+        segments = transcript.segments
+        shown = segments if segment_limit is None else segments[:segment_limit]
+        return TranscriptBody(
+            lecture_id=lecture_id,
+            transcript_path=lecture.transcript_path,
+            language=transcript.language,
+            engine={"provider": transcript.engine.provider, "model": transcript.engine.model},
+            text=transcript.text if include_text else "",
+            segments=[
+                {"startSec": s.start_sec, "endSec": s.end_sec, "text": s.text} for s in shown
+            ],
+            segment_count=len(shown),
+            total_segment_count=len(segments),
+        )
+
+    @get("/{lecture_id:str}/progress", summary="Stage progress")
+    async def progress(self, pegasus: Facade, lecture_id: PathId) -> LectureProgressBody:
+        """Return each stage's state and the overall progress."""
+        result = await pegasus.lecture_progress(lecture_id)
+        return LectureProgressBody.of(result.lecture, result.snapshot)
+
+    @get("/{lecture_id:str}/summary", summary="Lecture dashboard")
+    async def summary(self, pegasus: Facade, lecture_id: PathId) -> LectureSummaryBody:
+        """Return the lecture with its artifact and export counts and stage snapshot."""
+        result = await pegasus.lecture_progress(lecture_id)
+        records, _, exports = await pegasus.list_artifacts(lecture_id, PageRequest(limit=500))
+        snap = result.snapshot
+        return LectureSummaryBody(
+            lecture=result.lecture,
+            artifact_count=records.total,
+            export_count=len(exports),
+            artifact_types=sorted(r.artifact_type.value for r in records.items),
+            export_types=sorted(e.export_type.value for e in exports),
+            overall_status=snap.overall_status,
+            progress_percent=snap.progress_percent,
+            current_stage=snap.current_stage,
+            has_failed_stage=snap.has_failed_stage,
+            stages=snap.stages,
+            links=lecture_links(lecture_id, exports),
+        )
+
+    @get("/{lecture_id:str}/integrity", summary="Check stored files")
+    async def integrity(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        verify: Annotated[str | None, QueryParameter(required=False, pattern="^checksum$")] = None,
+    ) -> IntegrityReport:
+        """Check the audio, transcript, artifacts and exports against storage."""
+        return await pegasus.check_integrity(lecture_id, verify_checksum=verify == "checksum")
+
+    @get("/{lecture_id:str}/jobs", summary="A lecture's jobs")
+    async def jobs(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        page: Window,
+        status: Optional = None,
+    ) -> JobList:
+        """List the lecture's jobs, newest first."""
+        result = await pegasus.list_jobs(page, lecture_id=lecture_id, status=status)
+        return JobList(lecture_id=lecture_id, jobs=list(result.items), pagination=result.pagination)
+
+    @post(
+        "/{lecture_id:str}/transcribe", status_code=HTTP_202_ACCEPTED, summary="Queue transcription"
+    )
+    async def transcribe(
+        self,
+        request: AnyRequest,
+        pegasus: Facade,
+        lecture_id: PathId,
+    ) -> JobAccepted:
+        """Queue transcription; an active transcription job is returned (deduplicated)."""
+        body = await optional_body(request, TranscribeBody)
+        submitted = await pegasus.submit_transcription(
+            lecture_id,
+            provider=body.provider,
+            model=body.model,
+            language=body.language,
+            request_id=request_id(request),
+        )
+        return JobAccepted.of(submitted)
+
+    @post("/{lecture_id:str}/generate", status_code=HTTP_202_ACCEPTED, summary="Queue generation")
+    async def generate(
+        self,
+        request: AnyRequest,
+        pegasus: Facade,
+        lecture_id: PathId,
+    ) -> JobAccepted:
+        """Queue generation of the study artifacts (409 before a transcript exists)."""
+        body = await optional_body(request, GenerateBody)
+        submitted = await pegasus.submit_generation(
+            lecture_id,
+            course_id=body.course_id,
+            preset_id=body.preset_id,
+            model=body.openai_model,
+            request_id=request_id(request),
+        )
+        lecture = await pegasus.get_lecture(lecture_id)
+        return JobAccepted.of(submitted, course_id=lecture.course_id, preset_id=lecture.preset_id)
+
+    @post("/{lecture_id:str}/export", status_code=HTTP_202_ACCEPTED, summary="Queue export")
+    async def export(
+        self,
+        request: AnyRequest,
+        pegasus: Facade,
+        lecture_id: PathId,
+    ) -> JobAccepted:
+        """Queue rendering of every export type (409 before generation completes)."""
+        submitted = await pegasus.submit_export(lecture_id, request_id=request_id(request))
+        return JobAccepted.of(submitted)
+
+    @delete("/{lecture_id:str}", status_code=HTTP_200_OK, summary="Delete a lecture")
+    async def delete_lecture(
+        self,
+        pegasus: Facade,
+        lecture_id: PathId,
+        purge_storage: FromQuery[bool] = True,
+    ) -> LectureDeletion:
+        """Delete the lecture, its jobs, artifacts and exports (and its files)."""
+        return await pegasus.delete_lecture(lecture_id, purge_storage=purge_storage)
