@@ -127,6 +127,7 @@ async def open_pegasus(
         InlineJobQueue,
         InProcessJobQueue,
     )
+    from pegasus_adapters.memory.rate_limiter import InProcessRateLimiter
     from pegasus_adapters.offline.probe import PyAvAudioProbe
     from pegasus_adapters.system import SystemClock, UuidFactory
 
@@ -152,6 +153,7 @@ async def open_pegasus(
             llm=llm or _language_model(settings),
             probe=PyAvAudioProbe(),
             renderers=renderers(),
+            rate_limiter=InProcessRateLimiter(),
             clock=clock or SystemClock(),
             ids=UuidFactory(),
             policy=settings.policy(),

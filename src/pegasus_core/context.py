@@ -10,6 +10,7 @@ from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.ports.clock import Clock, IdFactory
 from pegasus_core.ports.job_queue import JobQueue
 from pegasus_core.ports.language_model import LanguageModel
+from pegasus_core.ports.rate_limiter import RateLimiter
 from pegasus_core.ports.renderer import Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
 from pegasus_core.ports.transcriber import Transcriber
@@ -26,6 +27,7 @@ class Ports:
     llm: LanguageModel
     probe: AudioProbe
     renderers: Renderers
+    rate_limiter: RateLimiter
     clock: Clock
     ids: IdFactory
     policy: JobPolicy = field(default_factory=JobPolicy)

@@ -12,27 +12,35 @@ from litestar.openapi import OpenAPIConfig
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
+from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
 from pegasus_http.dependencies import provide_page, provide_pegasus
 from pegasus_http.problems import EXCEPTION_HANDLERS
 from pegasus_http.request_ids import request_id_middleware
 from pegasus_http.routes_artifacts import ArtifactController, ExportController
 from pegasus_http.routes_courses import CourseController
+from pegasus_http.routes_ingest import IngestController
 from pegasus_http.routes_jobs import JobController
 from pegasus_http.routes_lectures import LectureController
 from pegasus_http.routes_misc import HealthController, PresetController
+from pegasus_http.security import SecurityPolicy, security_middleware
 
 
 def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None) -> Litestar:
     """Build the API. With pegasus=None the app's lifespan opens one from settings."""
+    settings = settings or (Settings() if pegasus is not None else load_settings())
+    policy = security_policy(settings)
+    rate_limiter = _LateRateLimiter()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if pegasus is not None:
             app.state.pegasus = pegasus
+            rate_limiter.target = pegasus.ports.rate_limiter
             yield
             return
-        async with open_pegasus(settings or load_settings()) as opened:
+        async with open_pegasus(settings) as opened:
             app.state.pegasus = opened
+            rate_limiter.target = opened.ports.rate_limiter
             yield
 
     return Litestar(
@@ -40,6 +48,7 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             HealthController,
             PresetController,
             CourseController,
+            IngestController,
             LectureController,
             JobController,
             ArtifactController,
@@ -50,8 +59,29 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, security_middleware(policy, rate_limiter)],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="Pegasus", version="0.1.0", path="/schema"),
         debug=False,
     )
+
+
+def security_policy(settings: Settings) -> SecurityPolicy:
+    """Read the security settings."""
+    return SecurityPolicy(
+        write_token=settings.write_api_token,
+        read_token=settings.read_api_token,
+        trusted_proxies=tuple(settings.trusted_proxies.split(",")),
+        write_limit=settings.write_rate_limit_max_requests,
+        write_window_sec=settings.write_rate_limit_window_sec,
+    )
+
+
+class _LateRateLimiter:
+    """The facade's rate limiter, which exists only once the lifespan has opened it."""
+
+    target: RateLimiter | None = None
+
+    async def hit(self, key: str, *, limit: int, window_sec: int) -> RateDecision:
+        assert self.target is not None, "the app's lifespan has not started"
+        return await self.target.hit(key, limit=limit, window_sec=window_sec)

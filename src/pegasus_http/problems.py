@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import msgspec
 from litestar import Response
 from litestar.exceptions import (
     HTTPException,
@@ -13,6 +14,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Send
 
 from pegasus_core.errors import (
     ConfigError,
@@ -105,8 +107,15 @@ def pegasus_error_handler(_: AnyRequest, exc: Exception) -> Response[dict[str, o
     """Answer a core error with its problem."""
     assert isinstance(exc, PegasusError)
     problem = problem_for(exc)
+    # A 413 may come while the client is still sending: close rather than read the rest.
+    headers = {"Connection": "close"} if problem.status == 413 else None
     return problem_response(
-        problem.status, str(exc), slug=problem.slug, title=problem.title, extra=dict(exc.extra)
+        problem.status,
+        str(exc),
+        slug=problem.slug,
+        title=problem.title,
+        extra=dict(exc.extra),
+        headers=headers,
     )
 
 
@@ -158,3 +167,26 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
 }
+
+
+async def send_problem(
+    send: Send, status: int, detail: str, *, headers: dict[str, str] | None = None
+) -> None:
+    """Answer a problem straight from ASGI middleware (before any route handler runs)."""
+    slug, title = _BY_STATUS.get(status, ("error", "Error"))
+    body = msgspec.json.encode(
+        {"type": f"{PROBLEM_BASE_URI}/{slug}", "title": title, "status": status, "detail": detail}
+    )
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": raw_headers,
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
