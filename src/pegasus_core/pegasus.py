@@ -12,7 +12,15 @@ from pegasus_core.pagination import Page, PageRequest
 from pegasus_core.presets import BUILTIN_PRESETS, Preset, get_preset
 from pegasus_core.threads import Thread
 from pegasus_core.transcripts import Transcript
-from pegasus_core.use_cases import deletion, ingest, queries, reports, retention, submit
+from pegasus_core.use_cases import (
+    deletion,
+    ingest,
+    queries,
+    readiness,
+    reports,
+    retention,
+    submit,
+)
 from pegasus_core.use_cases.runner import run_job
 from pegasus_core.use_cases.sweep import SweepReport, sweep_once
 
@@ -22,6 +30,16 @@ class Pegasus:
 
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
+
+    # Operations
+    async def check_readiness(self) -> readiness.Readiness:
+        """Check database, queue and storage (each within a short timeout)."""
+        return await readiness.check_readiness(self.ports)
+
+    async def job_counts(self) -> dict[tuple[str, str], int]:
+        """Return job counts keyed by (job type, status)."""
+        async with self.ports.uow(read_only=True) as uow:
+            return await uow.jobs.count_by_status()
 
     # Presets
     def list_presets(self) -> list[Preset]:

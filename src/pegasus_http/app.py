@@ -14,6 +14,7 @@ from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
 from pegasus_http.dependencies import provide_page, provide_pegasus
+from pegasus_http.metrics import MetricsController, metrics_middleware
 from pegasus_http.problems import EXCEPTION_HANDLERS
 from pegasus_http.request_ids import request_id_middleware
 from pegasus_http.routes_artifacts import ArtifactController, ExportController
@@ -21,7 +22,7 @@ from pegasus_http.routes_courses import CourseController
 from pegasus_http.routes_ingest import IngestController
 from pegasus_http.routes_jobs import JobController
 from pegasus_http.routes_lectures import LectureController
-from pegasus_http.routes_misc import HealthController, PresetController
+from pegasus_http.routes_misc import HealthController, PresetController, ReadinessController
 from pegasus_http.security import SecurityPolicy, security_middleware
 
 
@@ -46,6 +47,8 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
     return Litestar(
         route_handlers=[
             HealthController,
+            ReadinessController,
+            MetricsController,
             PresetController,
             CourseController,
             IngestController,
@@ -59,7 +62,11 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_id_middleware, security_middleware(policy, rate_limiter)],
+        middleware=[
+            request_id_middleware,
+            metrics_middleware,
+            security_middleware(policy, rate_limiter),
+        ],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="Pegasus", version="0.1.0", path="/schema"),
         debug=False,

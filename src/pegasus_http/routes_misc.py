@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
+from litestar.openapi import ResponseSpec
 
 from pegasus_core.presets import Preset
 from pegasus_http.dependencies import Facade, PathId
-from pegasus_http.schemas import Health, PresetList
+from pegasus_http.schemas import Health, PresetList, ReadinessBody
 
 
 class HealthController(Controller):
@@ -38,3 +39,21 @@ class PresetController(Controller):
     async def get_preset(self, pegasus: Facade, preset_id: PathId) -> Preset:
         """Return one preset; 404 `Preset not found.`."""
         return pegasus.get_preset(preset_id)
+
+
+class ReadinessController(Controller):
+    """Readiness."""
+
+    path = "/health/ready"
+    tags = ["operations"]
+
+    @get(
+        "/",
+        summary="Readiness",
+        responses={503: ResponseSpec(ReadinessBody, description="A check failed")},
+    )
+    async def ready(self, pegasus: Facade) -> Response[ReadinessBody]:
+        """Check database, queue and storage; 503 with the same body when any check fails."""
+        result = await pegasus.check_readiness()
+        body = ReadinessBody(status=result.status, time=datetime.now(UTC), checks=result.checks)
+        return Response(body, status_code=200 if result.status == "ok" else 503)

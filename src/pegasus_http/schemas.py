@@ -16,6 +16,7 @@ from pegasus_core.pagination import Pagination
 from pegasus_core.presets import Preset
 from pegasus_core.progress import StageProgress, StagesSnapshot
 from pegasus_core.threads import Thread
+from pegasus_core.use_cases.readiness import Check
 from pegasus_core.use_cases.submit import Submitted
 
 
@@ -48,6 +49,14 @@ class Health(Wire, frozen=True, kw_only=True):
 
     status: str
     time: datetime
+
+
+class ReadinessBody(Wire, frozen=True, kw_only=True):
+    """GET /health/ready."""
+
+    status: str
+    time: datetime
+    checks: Mapping[str, Check]
 
 
 class JobAccepted(Wire, frozen=True, kw_only=True):

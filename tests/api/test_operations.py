@@ -1,0 +1,80 @@
+"""Readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar.testing import AsyncTestClient
+
+from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_core.errors import UnavailableError
+from pegasus_http.app import create_app
+from tests.conftest import memory_settings
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+async def test_readiness_reports_each_check(client: Client) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["time"].endswith("Z")
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["database"]["latencyMs"] >= 0
+    assert body["checks"]["storage"]["status"] == "ok"
+    assert body["checks"]["queue"] == {"status": "skipped", "reason": "inline job runner"}
+
+
+class BrokenStore:
+    """A storage adapter whose health probe fails (its other methods are never reached)."""
+
+    async def check(self) -> None:
+        raise UnavailableError("Storage is not writable.")
+
+    async def list(self, prefix: str) -> list[str]:
+        return []
+
+
+async def test_a_failing_check_makes_readiness_503_with_a_sanitized_reason(
+    tmp_path: Path,
+) -> None:
+    async with (
+        open_pegasus(memory_settings(tmp_path), blobs=BrokenStore()) as pegasus,  # type: ignore[arg-type]
+        AsyncTestClient(app=create_app(pegasus=pegasus)) as client,
+    ):
+        response = await client.get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["storage"]["status"] == "error"
+    assert body["checks"]["storage"]["reason"] == "Storage is not writable."
+    assert str(tmp_path) not in response.text
+
+
+async def test_metrics_count_requests_by_route_template_and_jobs_by_status(
+    client: Client,
+) -> None:
+    await client.get("/lectures/some-id")
+    await client.get("/lectures/other-id")
+    text = (await client.get("/metrics")).text
+    assert (
+        'pegasus_http_requests_total{method="GET",route="/lectures/{lecture_id}",'
+        'status="404"}' in text
+    )
+    assert "some-id" not in text
+    assert "pegasus_http_request_duration_seconds_bucket" in text
+    assert "pegasus_queue_depth" in text
+
+
+async def test_openapi_documents_every_route(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["openapi"].startswith("3.1")
+    paths = schema["paths"]
+    for path in (
+        "/lectures/ingest",
+        "/lectures/{lecture_id}/transcribe",
+        "/health/ready",
+        "/exports/{lecture_id}/{export_type}",
+        "/jobs/{job_id}/replay",
+    ):
+        assert path in paths, path
