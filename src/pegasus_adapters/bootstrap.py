@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+from pegasus_adapters.json_logging import configure_logging
 from pegasus_adapters.settings import Settings
 from pegasus_core.artifacts import ExportType
 from pegasus_core.context import Ports
@@ -22,6 +23,8 @@ from pegasus_core.ports.transcriber import Transcriber
 from pegasus_core.rendering import render_anki_csv, render_json, render_markdown
 
 log = logging.getLogger("pegasus")
+
+__all__ = ["configure_logging", "open_pegasus"]
 
 SQLITE_FILE = "pegasus.sqlite3"
 
@@ -51,7 +54,12 @@ async def _open_repository(settings: Settings) -> AsyncIterator[UnitOfWorkFactor
             async with open_sqlite(path) as database:
                 yield database
         case "postgres":
-            raise ConfigError("DATABASE_URL: Postgres support is not available yet.")
+            from pegasus_adapters.postgres.unit_of_work import open_postgres
+
+            if not settings.database_url:
+                raise ConfigError("DATABASE_URL: required for the Postgres repository.")
+            async with open_postgres(settings.database_url) as database:
+                yield database
 
 
 def _blob_store(settings: Settings) -> BlobStore:

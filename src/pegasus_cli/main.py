@@ -8,11 +8,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.bootstrap import configure_logging, open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.errors import (
     ConfigError,
@@ -26,6 +26,8 @@ from pegasus_core.errors import (
     ValidationError,
 )
 from pegasus_core.pegasus import Pegasus
+
+__all__ = ["EXIT_CODES", "CliState", "cli", "configure_logging", "fail", "run_async"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,6 +80,14 @@ class CliState:
             yield pegasus
 
 
+def fail(exc: PegasusError) -> NoReturn:
+    """Print one line for a core error and exit with its code."""
+    code, slug = exit_code(exc)
+    message = str(exc) if isinstance(exc, ConfigError) else " ".join(str(exc).split())
+    click.echo(f"pegasus: {slug}: {message}", err=True)
+    sys.exit(code)
+
+
 def run_async(
     func: Callable[P, Coroutine[Any, Any, R]],
 ) -> Callable[P, R]:
@@ -92,10 +102,7 @@ def run_async(
         except PegasusError as exc:
             if debug:
                 raise
-            code, slug = exit_code(exc)
-            message = " ".join(str(exc).split()) if not isinstance(exc, ConfigError) else str(exc)
-            click.echo(f"pegasus: {slug}: {message}", err=True)
-            sys.exit(code)
+            fail(exc)
         except KeyboardInterrupt:
             click.echo("pegasus: interrupted", err=True)
             sys.exit(130)
@@ -118,17 +125,14 @@ def run_async(
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Pegasus: turn recorded lectures into study material."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(level=logging.DEBUG if debug else logging.WARNING, json=False)
     ctx.obj = CliState(debug)
 
 
 def _register() -> None:
-    from pegasus_cli import db, jobs, lectures
+    from pegasus_cli import db, jobs, lectures, serve
 
-    for command in (*lectures.COMMANDS, *jobs.COMMANDS, *db.COMMANDS):
+    for command in (*lectures.COMMANDS, *jobs.COMMANDS, *db.COMMANDS, *serve.COMMANDS):
         cli.add_command(command)
 
 

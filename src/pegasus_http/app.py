@@ -70,6 +70,7 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="Pegasus", version="0.1.0", path="/schema"),
         debug=False,
+        logging_config=None,  # the process configures logging (JSON lines under serve)
     )
 
 

@@ -6,6 +6,7 @@ writes its samples there and /metrics aggregates them all.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -23,6 +24,8 @@ from prometheus_client import (
 )
 
 from pegasus_http.dependencies import Facade
+
+access = logging.getLogger("pegasus.access")
 
 REQUESTS = Counter(
     "pegasus_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
@@ -64,8 +67,21 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, observe)
         finally:
             route = scope.get("path_template") or "unmatched"
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            access.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
 
     return middleware
 

@@ -8,6 +8,8 @@ import uuid
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from pegasus_core.log_context import REQUEST_ID
+
 _VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 HEADER = b"x-request-id"
 
@@ -29,6 +31,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         sent = next((v.decode("latin-1") for k, v in scope["headers"] if k == HEADER), None)
         value = choose_request_id(sent)
         scope.setdefault("state", {})["request_id"] = value
+        token = REQUEST_ID.set(value)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -37,6 +40,9 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 message["headers"] = headers
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
     return middleware
