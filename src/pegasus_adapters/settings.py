@@ -98,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             retention_audio_days=self.retention_audio_days,
             retention_transcript_days=self.retention_transcript_days,
             retention_artifact_days=self.retention_artifact_days,
+            idempotency_ttl_sec=float(self.idempotency_ttl_sec),
         )
 
 

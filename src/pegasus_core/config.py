@@ -27,3 +27,4 @@ class Limits(Record, frozen=True, kw_only=True):
     retention_transcript_days: int = 60
     retention_artifact_days: int = 90
     tombstone_sec: float = 3600.0
+    idempotency_ttl_sec: float = 3600.0

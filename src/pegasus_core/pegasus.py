@@ -6,6 +6,7 @@ from collections.abc import AsyncIterable
 
 from pegasus_core.artifacts import AnyArtifact, ArtifactRecord, ExportRecord
 from pegasus_core.context import Ports
+from pegasus_core.idempotency import IdempotencyEntry, StoredResponse
 from pegasus_core.jobs import Job, JobAttempt
 from pegasus_core.lectures import Course, Lecture
 from pegasus_core.pagination import Page, PageRequest
@@ -14,6 +15,7 @@ from pegasus_core.threads import Thread
 from pegasus_core.transcripts import Transcript
 from pegasus_core.use_cases import (
     deletion,
+    idempotency,
     ingest,
     queries,
     readiness,
@@ -40,6 +42,20 @@ class Pegasus:
         """Return job counts keyed by (job type, status)."""
         async with self.ports.uow(read_only=True) as uow:
             return await uow.jobs.count_by_status()
+
+    async def reserve_idempotency_key(self, scope: str, key: str) -> IdempotencyEntry | None:
+        """Reserve an Idempotency-Key (None: this request owns it); 400 for a bad key."""
+        return await idempotency.reserve_key(self.ports, scope, key)
+
+    async def complete_idempotency_key(
+        self, scope: str, key: str, response: StoredResponse
+    ) -> None:
+        """Store the answer of a keyed request for replay."""
+        await idempotency.complete_key(self.ports, scope, key, response)
+
+    async def release_idempotency_key(self, scope: str, key: str) -> None:
+        """Free the key of a keyed request that did not succeed."""
+        await idempotency.release_key(self.ports, scope, key)
 
     # Presets
     def list_presets(self) -> list[Preset]:

@@ -14,6 +14,7 @@ from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
 from pegasus_http.dependencies import provide_page, provide_pegasus
+from pegasus_http.idempotency import idempotency_middleware
 from pegasus_http.metrics import MetricsController, metrics_middleware
 from pegasus_http.problems import EXCEPTION_HANDLERS
 from pegasus_http.request_ids import request_id_middleware
@@ -66,6 +67,7 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             request_id_middleware,
             metrics_middleware,
             security_middleware(policy, rate_limiter),
+            idempotency_middleware,
         ],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="Pegasus", version="0.1.0", path="/schema"),

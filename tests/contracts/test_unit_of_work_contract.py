@@ -331,3 +331,30 @@ async def test_tombstones_expire(uow_factory: UnitOfWorkFactory) -> None:
         assert await uow.tombstones.active(now=T0) == ["lectures/a/"]
         await uow.tombstones.clear("lectures/a/")
         assert await uow.tombstones.active(now=T0) == []
+
+
+async def test_idempotency_keys_reserve_once_replay_release_and_expire(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from pegasus_core.idempotency import KeyState, StoredResponse
+
+    later = T0 + timedelta(hours=1)
+    response = StoredResponse(
+        fingerprint="f", status_code=202, content_type="application/json", body=b'{"jobId":"j"}'
+    )
+    async with uow_factory() as uow:
+        keys = uow.idempotency
+        assert await keys.reserve("s", "k", now=T0, expires_at=later) is None
+        held = await keys.reserve("s", "k", now=T0, expires_at=later)
+        assert held is not None and held.state is KeyState.IN_PROGRESS
+        assert await keys.reserve("other-scope", "k", now=T0, expires_at=later) is None
+        await keys.complete("s", "k", response)
+        done = await keys.reserve("s", "k", now=T0, expires_at=later)
+        assert done is not None and done.response == response
+        await keys.release("s", "k")  # a completed key is kept
+        assert await keys.reserve("s", "k", now=T0, expires_at=later) is not None
+        await keys.release("other-scope", "k")
+        assert await keys.reserve("other-scope", "k", now=T0, expires_at=later) is None
+        assert await keys.reserve("s", "k", now=later, expires_at=later + timedelta(1)) is None
+        assert await keys.purge_expired(now=later + timedelta(days=2)) == 2
+        await uow.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pegasus_adapters.sql.artifacts import SqlArtifactRepository
+from pegasus_adapters.sql.idempotency import SqlIdempotencyRepository
 from pegasus_adapters.sql.jobs import SqlJobRepository
 from pegasus_adapters.sql.lectures import SqlCourseRepository, SqlLectureRepository
 from pegasus_adapters.sql.session import SqlSession
@@ -19,3 +20,4 @@ class SqlRepositories:
         self.artifacts = SqlArtifactRepository(session)
         self.threads = SqlThreadRepository(session)
         self.tombstones = SqlTombstoneRepository(session)
+        self.idempotency = SqlIdempotencyRepository(session)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from pegasus_core.artifacts import ArtifactRecord, ArtifactType, ExportRecord, ExportType
+from pegasus_core.idempotency import IdempotencyEntry, StoredResponse
 from pegasus_core.jobs import Job, JobAttempt, JobStatus, JobType, Lease
 from pegasus_core.lectures import Course, Lecture, LectureStatus
 from pegasus_core.pagination import Page, PageRequest
@@ -284,6 +285,32 @@ class TombstoneRepository(Protocol):
         ...
 
 
+class IdempotencyRepository(Protocol):
+    """Idempotency keys, shared by every API process through the database."""
+
+    async def reserve(
+        self, scope: str, key: str, *, now: datetime, expires_at: datetime
+    ) -> IdempotencyEntry | None:
+        """Reserve the key; return None if reserved now, else the live entry holding it.
+
+        An expired entry is replaced. Atomic under concurrency (a primary key, not a read
+        then a write).
+        """
+        ...
+
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+        """Store the first answer of the reserved key."""
+        ...
+
+    async def release(self, scope: str, key: str) -> None:
+        """Forget a reservation whose request did not succeed."""
+        ...
+
+    async def purge_expired(self, *, now: datetime) -> int:
+        """Delete expired entries; return how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without commit() rolls everything back."""
 
@@ -310,6 +337,11 @@ class UnitOfWork(Protocol):
     @property
     def threads(self) -> ThreadRepository:
         """Course threads."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """Idempotency keys."""
         ...
 
     @property

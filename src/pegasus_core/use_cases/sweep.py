@@ -24,7 +24,7 @@ async def sweep_once(ports: Ports) -> SweepReport:
       lost", after max_attempts).
     - Queued jobs never dispatched, due for retry, or dispatched long ago without a claim are
       dispatched (duplicates are harmless: claims are conditional).
-    - Storage under tombstoned lecture prefixes is purged again.
+    - Storage under tombstoned lecture prefixes is purged again; expired idempotency keys go.
     """
     policy, now = ports.policy, ports.clock.now()
     async with ports.uow() as uow:
@@ -37,6 +37,7 @@ async def sweep_once(ports: Ports) -> SweepReport:
             now=now, redispatch_before=now - timedelta(seconds=policy.redispatch_sec)
         )
         prefixes = await uow.tombstones.active(now=now)
+        await uow.idempotency.purge_expired(now=now)
         await uow.commit()
     for job in stale:
         job_event(job, status=job.status.value, reason="stale heartbeat")
