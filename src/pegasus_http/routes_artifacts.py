@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.response import Stream
 
 from pegasus_http.dependencies import Facade, PathId, Window
+from pegasus_http.docs import READ
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import ArtifactListBody, ArtifactRecordBody, ExportRecordBody
 
@@ -19,7 +20,7 @@ class ArtifactController(Controller):
     path = "/lectures/{lecture_id:str}/artifacts"
     tags = ["artifacts"]
 
-    @get("/", summary="List artifacts")
+    @get("/", summary="List artifacts", responses=READ)
     async def list_artifacts(
         self,
         pegasus: Facade,
@@ -52,7 +53,7 @@ class ArtifactController(Controller):
             pagination=records.pagination,
         )
 
-    @get("/{artifact_type:str}", summary="Get one artifact")
+    @get("/{artifact_type:str}", summary="Get one artifact", responses=READ)
     async def get_artifact(
         self,
         pegasus: Facade,
@@ -71,7 +72,7 @@ class ExportController(Controller):
     path = "/exports"
     tags = ["exports"]
 
-    @get("/{lecture_id:str}/{export_type:str}", summary="Download an export")
+    @get("/{lecture_id:str}/{export_type:str}", summary="Download an export", responses=READ)
     async def download(
         self,
         pegasus: Facade,

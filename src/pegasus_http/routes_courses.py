@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from pegasus_core.lectures import Course
 from pegasus_core.use_cases.deletion import CourseDeletion
 from pegasus_http.dependencies import Facade, PathId, Window
+from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import (
     CourseLectureProgress,
@@ -28,18 +29,18 @@ class CourseController(Controller):
     path = "/courses"
     tags = ["courses"]
 
-    @get("/", summary="List courses")
+    @get("/", summary="List courses", responses=READ)
     async def list_courses(self, pegasus: Facade, page: Window) -> CourseList:
         """List courses newest first."""
         result = await pegasus.list_courses(page)
         return CourseList(courses=list(result.items), pagination=result.pagination)
 
-    @get("/{course_id:str}", summary="Get a course")
+    @get("/{course_id:str}", summary="Get a course", responses=READ)
     async def get_course(self, pegasus: Facade, course_id: PathId) -> Course:
         """Return a course; 404 `Course not found.`."""
         return await pegasus.get_course(course_id)
 
-    @get("/{course_id:str}/lectures", summary="A course's lectures")
+    @get("/{course_id:str}/lectures", summary="A course's lectures", responses=READ)
     async def lectures(
         self,
         pegasus: Facade,
@@ -57,7 +58,7 @@ class CourseController(Controller):
             course_id=course_id, lectures=list(result.items), pagination=result.pagination
         )
 
-    @get("/{course_id:str}/threads", summary="A course's threads")
+    @get("/{course_id:str}/threads", summary="A course's threads", responses=READ)
     async def threads(
         self,
         pegasus: Facade,
@@ -70,7 +71,7 @@ class CourseController(Controller):
             course_id=course_id, threads=list(result.items), pagination=result.pagination
         )
 
-    @get("/{course_id:str}/progress", summary="Course progress")
+    @get("/{course_id:str}/progress", summary="Course progress", responses=READ)
     async def progress(
         self,
         pegasus: Facade,
@@ -101,7 +102,7 @@ class CourseController(Controller):
             **({"lectures": lectures} if lectures is not None else {}),
         )
 
-    @delete("/{course_id:str}", status_code=HTTP_200_OK, summary="Delete a course")
+    @delete("/{course_id:str}", status_code=HTTP_200_OK, summary="Delete a course", responses=WRITE)
     async def delete_course(
         self,
         pegasus: Facade,

@@ -9,6 +9,7 @@ from pegasus_core.errors import TooLargeError, ValidationError
 from pegasus_core.lectures import Lecture, SourceType
 from pegasus_core.use_cases.ingest import IngestRequest
 from pegasus_http.dependencies import AnyRequest, Facade, request_id
+from pegasus_http.docs import INGEST, IngestOperation
 from pegasus_http.multipart_stream import MultipartReader, boundary_of
 from pegasus_http.schemas import Wire
 
@@ -99,6 +100,8 @@ class IngestController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Ingest a lecture recording",
         request_max_body_size=None,
+        responses=INGEST,
+        operation_class=IngestOperation,
     )
     async def ingest(self, request: AnyRequest, pegasus: Facade) -> Ingested:
         """Upload audio with its form fields (which must precede the `audio` file part).

@@ -7,6 +7,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from pegasus_core.jobs import Job
 from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import FailedJobFilters, FailedJobList, JobAccepted
 
@@ -17,7 +18,7 @@ class JobController(Controller):
     path = "/jobs"
     tags = ["jobs"]
 
-    @get("/failed", summary="Failed jobs (dead letters)")
+    @get("/failed", summary="Failed jobs (dead letters)", responses=READ)
     async def failed(
         self,
         pegasus: Facade,
@@ -33,12 +34,17 @@ class JobController(Controller):
             pagination=result.pagination,
         )
 
-    @get("/{job_id:str}", summary="Get a job")
+    @get("/{job_id:str}", summary="Get a job", responses=READ)
     async def get_job(self, pegasus: Facade, job_id: PathId) -> Job:
         """Return a job; 404 `Job not found.`."""
         return await pegasus.get_job(job_id)
 
-    @post("/{job_id:str}/replay", status_code=HTTP_202_ACCEPTED, summary="Replay a failed job")
+    @post(
+        "/{job_id:str}/replay",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Replay a failed job",
+        responses=WRITE,
+    )
     async def replay(
         self,
         request: AnyRequest,

@@ -14,6 +14,7 @@ from pegasus_core.use_cases.deletion import LectureDeletion
 from pegasus_core.use_cases.reports import IntegrityReport
 from pegasus_http.bodies import optional_body
 from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.docs import READ, WRITE
 from pegasus_http.schemas import (
     GenerateBody,
     JobAccepted,
@@ -35,7 +36,7 @@ class LectureController(Controller):
     path = "/lectures"
     tags = ["lectures"]
 
-    @get("/", summary="List lectures")
+    @get("/", summary="List lectures", responses=READ)
     async def list_lectures(
         self,
         pegasus: Facade,
@@ -50,12 +51,12 @@ class LectureController(Controller):
         )
         return LectureList(lectures=list(result.items), pagination=result.pagination)
 
-    @get("/{lecture_id:str}", summary="Get a lecture")
+    @get("/{lecture_id:str}", summary="Get a lecture", responses=READ)
     async def get_lecture(self, pegasus: Facade, lecture_id: PathId) -> Lecture:
         """Return a lecture; 404 `Lecture not found.`."""
         return await pegasus.get_lecture(lecture_id)
 
-    @get("/{lecture_id:str}/transcript", summary="Get the transcript")
+    @get("/{lecture_id:str}/transcript", summary="Get the transcript", responses=READ)
     async def transcript(
         self,
         pegasus: Facade,
@@ -81,13 +82,13 @@ class LectureController(Controller):
             total_segment_count=len(segments),
         )
 
-    @get("/{lecture_id:str}/progress", summary="Stage progress")
+    @get("/{lecture_id:str}/progress", summary="Stage progress", responses=READ)
     async def progress(self, pegasus: Facade, lecture_id: PathId) -> LectureProgressBody:
         """Return each stage's state and the overall progress."""
         result = await pegasus.lecture_progress(lecture_id)
         return LectureProgressBody.of(result.lecture, result.snapshot)
 
-    @get("/{lecture_id:str}/summary", summary="Lecture dashboard")
+    @get("/{lecture_id:str}/summary", summary="Lecture dashboard", responses=READ)
     async def summary(self, pegasus: Facade, lecture_id: PathId) -> LectureSummaryBody:
         """Return the lecture with its artifact and export counts and stage snapshot."""
         result = await pegasus.lecture_progress(lecture_id)
@@ -107,7 +108,7 @@ class LectureController(Controller):
             links=lecture_links(lecture_id, exports),
         )
 
-    @get("/{lecture_id:str}/integrity", summary="Check stored files")
+    @get("/{lecture_id:str}/integrity", summary="Check stored files", responses=READ)
     async def integrity(
         self,
         pegasus: Facade,
@@ -117,7 +118,7 @@ class LectureController(Controller):
         """Check the audio, transcript, artifacts and exports against storage."""
         return await pegasus.check_integrity(lecture_id, verify_checksum=verify == "checksum")
 
-    @get("/{lecture_id:str}/jobs", summary="A lecture's jobs")
+    @get("/{lecture_id:str}/jobs", summary="A lecture's jobs", responses=READ)
     async def jobs(
         self,
         pegasus: Facade,
@@ -130,7 +131,10 @@ class LectureController(Controller):
         return JobList(lecture_id=lecture_id, jobs=list(result.items), pagination=result.pagination)
 
     @post(
-        "/{lecture_id:str}/transcribe", status_code=HTTP_202_ACCEPTED, summary="Queue transcription"
+        "/{lecture_id:str}/transcribe",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue transcription",
+        responses=WRITE,
     )
     async def transcribe(
         self,
@@ -149,7 +153,12 @@ class LectureController(Controller):
         )
         return JobAccepted.of(submitted)
 
-    @post("/{lecture_id:str}/generate", status_code=HTTP_202_ACCEPTED, summary="Queue generation")
+    @post(
+        "/{lecture_id:str}/generate",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue generation",
+        responses=WRITE,
+    )
     async def generate(
         self,
         request: AnyRequest,
@@ -168,7 +177,12 @@ class LectureController(Controller):
         lecture = await pegasus.get_lecture(lecture_id)
         return JobAccepted.of(submitted, course_id=lecture.course_id, preset_id=lecture.preset_id)
 
-    @post("/{lecture_id:str}/export", status_code=HTTP_202_ACCEPTED, summary="Queue export")
+    @post(
+        "/{lecture_id:str}/export",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Queue export",
+        responses=WRITE,
+    )
     async def export(
         self,
         request: AnyRequest,
@@ -179,7 +193,9 @@ class LectureController(Controller):
         submitted = await pegasus.submit_export(lecture_id, request_id=request_id(request))
         return JobAccepted.of(submitted)
 
-    @delete("/{lecture_id:str}", status_code=HTTP_200_OK, summary="Delete a lecture")
+    @delete(
+        "/{lecture_id:str}", status_code=HTTP_200_OK, summary="Delete a lecture", responses=WRITE
+    )
     async def delete_lecture(
         self,
         pegasus: Facade,

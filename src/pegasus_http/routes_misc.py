@@ -9,6 +9,7 @@ from litestar.openapi import ResponseSpec
 
 from pegasus_core.presets import Preset
 from pegasus_http.dependencies import Facade, PathId
+from pegasus_http.docs import READ
 from pegasus_http.schemas import Health, PresetList, ReadinessBody
 
 
@@ -30,12 +31,12 @@ class PresetController(Controller):
     path = "/presets"
     tags = ["presets"]
 
-    @get("/", summary="List presets")
+    @get("/", summary="List presets", responses=READ)
     async def list_presets(self, pegasus: Facade) -> PresetList:
         """Return the built-in study presets."""
         return PresetList(presets=pegasus.list_presets())
 
-    @get("/{preset_id:str}", summary="Get a preset")
+    @get("/{preset_id:str}", summary="Get a preset", responses=READ)
     async def get_preset(self, pegasus: Facade, preset_id: PathId) -> Preset:
         """Return one preset; 404 `Preset not found.`."""
         return pegasus.get_preset(preset_id)

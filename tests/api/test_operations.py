@@ -78,3 +78,19 @@ async def test_openapi_documents_every_route(client: Client) -> None:
         "/jobs/{job_id}/replay",
     ):
         assert path in paths, path
+
+
+async def test_openapi_documents_problem_statuses_and_the_ingest_form(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    ingest = schema["paths"]["/lectures/ingest"]["post"]
+    form = ingest["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["course_id", "preset_id", "title", "audio"]
+    assert form["properties"]["audio"]["format"] == "binary"
+    assert {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"} <= set(
+        ingest["responses"])
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith(("/health", "/metrics")):
+                continue
+            expected = {"401", "403", "422"} | ({"429"} if method != "get" else set())
+            assert expected <= set(operation["responses"]), (method, path)
