@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from pegasus_adapters.settings import Settings
 from pegasus_adapters.sqlite.unit_of_work import SqliteDatabase, open_sqlite
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import BlobStore
+from pegasus_core.ports.repository import UnitOfWorkFactory
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lecture.opus"
@@ -46,14 +49,66 @@ class StepClock:
         self.current += timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def uow_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[SqliteDatabase]:
-    """Every repository adapter (Postgres joins with the HTTP API issue)."""
-    path = None if request.param == "memory" else tmp_path / "db.sqlite3"
-    async with open_sqlite(path) as database:
+POSTGRES_URL = os.environ.get(
+    "PEGASUS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+async def memory_uow_factory() -> AsyncIterator[SqliteDatabase]:
+    async with open_sqlite(None) as database:
         yield database
+
+
+@pytest.fixture
+async def sqlite_uow_factory(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    async with open_sqlite(tmp_path / "db.sqlite3") as database:
+        yield database
+
+
+@pytest.fixture
+async def postgres_conninfo() -> AsyncIterator[str]:
+    """A connection string into a fresh, empty schema of the test database, dropped after.
+
+    Skips when the server is unreachable, except under CI, which never skips. The schema name
+    is also the connections' application_name, so a test can find its own backends.
+    """
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    try:
+        admin = await psycopg.AsyncConnection.connect(
+            POSTGRES_URL, autocommit=True, connect_timeout=5
+        )
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Postgres unreachable at PEGASUS_TEST_POSTGRES_URL under CI: {exc}")
+        pytest.skip(f"Postgres unreachable at PEGASUS_TEST_POSTGRES_URL: {exc}")
+    schema = f"t_{uuid.uuid4().hex}"
+    async with admin:
+        await admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        try:
+            yield make_conninfo(
+                POSTGRES_URL, options=f"-c search_path={schema}", application_name=schema
+            )
+        finally:
+            await admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+async def postgres_uow_factory(postgres_conninfo: str) -> AsyncIterator[UnitOfWorkFactory]:
+    from pegasus_adapters.postgres.unit_of_work import open_postgres
+
+    async with open_postgres(postgres_conninfo) as database:
+        yield database
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def uow_factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+    """Every repository adapter; a missing server skips (or, under CI, fails) only its param."""
+    factory: UnitOfWorkFactory = request.getfixturevalue(f"{request.param}_uow_factory")
+    return factory
 
 
 @pytest.fixture(params=["memory", "local"])

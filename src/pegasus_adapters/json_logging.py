@@ -53,3 +53,5 @@ def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # psycopg's pool logs every checkout at INFO: noise at service log levels.
+    logging.getLogger("psycopg.pool").setLevel(max(level, logging.WARNING))

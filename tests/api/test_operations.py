@@ -87,7 +87,8 @@ async def test_openapi_documents_problem_statuses_and_the_ingest_form(client: Cl
     assert form["required"] == ["course_id", "preset_id", "title", "audio"]
     assert form["properties"]["audio"]["format"] == "binary"
     assert {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"} <= set(
-        ingest["responses"])
+        ingest["responses"]
+    )
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             if path.startswith(("/health", "/metrics")):
