@@ -20,10 +20,31 @@ class Migration(Record, frozen=True, kw_only=True):
     statements: tuple[str, ...]
 
 
-def _statements(sql: str) -> tuple[str, ...]:
-    # Files hold plain DDL: drop comment lines, split on semicolons.
+def _complete(statement: str) -> bool:
+    # A semicolon inside a $$-quoted body (Postgres functions) or inside a SQLite trigger's
+    # BEGIN ... END does not end the statement.
+    if statement.count("$$") % 2:
+        return False
+    if re.match(r"CREATE\s+TRIGGER\b", statement, re.IGNORECASE) and re.search(
+        r"\bBEGIN\b", statement, re.IGNORECASE
+    ):
+        return re.search(r"\bEND\s*$", statement, re.IGNORECASE) is not None
+    return True
+
+
+def split_statements(sql: str) -> tuple[str, ...]:
+    """Split a migration file into statements (comment lines dropped)."""
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return tuple(part.strip() for part in body.split(";") if part.strip())
+    statements, pending = [], ""
+    for piece in body.split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        if _complete(pending.strip()):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError("unterminated statement in migration")
+    return tuple(statements)
 
 
 def load_migrations(dialect: str) -> list[Migration]:
@@ -37,7 +58,7 @@ def load_migrations(dialect: str) -> list[Migration]:
             Migration(
                 version=int(match.group(1)),
                 name=match.group(2),
-                statements=_statements(path.read_text(encoding="utf-8")),
+                statements=split_statements(path.read_text(encoding="utf-8")),
             )
         )
     return found

@@ -358,3 +358,33 @@ async def test_idempotency_keys_reserve_once_replay_release_and_expire(
         assert await keys.reserve("s", "k", now=later, expires_at=later + timedelta(1)) is None
         assert await keys.purge_expired(now=later + timedelta(days=2)) == 2
         await uow.commit()
+
+
+async def test_list_totals_follow_inserts_status_changes_and_deletes(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, lecture("a"), lecture("b"), lecture("c", course_id="c2"))
+
+    async def totals() -> tuple[int, ...]:
+        async with uow_factory(read_only=True) as uow:
+            pages = [
+                await uow.lectures.list(PageRequest()),
+                await uow.lectures.list(PageRequest(), course_id="c1"),
+                await uow.lectures.list(PageRequest(), status=LectureStatus.FAILED),
+                await uow.lectures.list(
+                    PageRequest(),
+                    course_id="c1",
+                    preset_id="exam-mode",
+                    status=LectureStatus.UPLOADED,
+                ),
+            ]
+            courses = {c.id: c.lecture_count for c in (await uow.courses.list(PageRequest())).items}
+        return (*(p.total for p in pages), courses["c1"], courses["c2"])
+
+    assert await totals() == (3, 2, 0, 2, 2, 1)
+    async with uow_factory() as uow:
+        await uow.lectures.update("a", now=T0, status=LectureStatus.FAILED.value)
+        await uow.lectures.update("b", now=T0, transcript_path="x")  # status unchanged
+        await uow.lectures.delete("c")
+        await uow.commit()
+    assert await totals() == (2, 2, 1, 1, 2, 0)

@@ -14,7 +14,8 @@ from pegasus_core.pagination import Page, PageRequest
 
 _COURSE_COLUMNS = (
     "t.id, t.title, t.created_at, t.updated_at, "
-    "(SELECT COUNT(*) FROM lectures l WHERE l.course_id = t.id) AS lecture_count"
+    "(SELECT COALESCE(SUM(c.n), 0) FROM lecture_counts c WHERE c.course_id = t.id) "
+    "AS lecture_count"
 )
 
 
@@ -161,6 +162,7 @@ class SqlLectureRepository:
             filters=filters,
             page=page,
             to_record=_lecture,
+            count_table="lecture_counts",
         )
 
     async def in_course(self, course_id: str) -> builtins.list[Lecture]:

@@ -19,11 +19,13 @@ async def fetch_page(
     filters: Mapping[str, object],
     page: PageRequest,
     to_record: Callable[[Row], T],
+    count_table: str | None = None,
 ) -> Page[T]:
     """Return a page of `select` rows from table, newest first (created_at, id descending).
 
     `select` is the column list (it may use the alias `t` for table); filters are equalities
-    on columns of `t`, skipped when None.
+    on columns of `t`, skipped when None. With count_table (a table of counters with the same
+    filter columns and a count `n`), the total is a sum over its rows instead of a count.
     """
     clause, params = where({f"t.{name}": value for name, value in filters.items()})
     params = {name.removeprefix("t."): value for name, value in params.items()}
@@ -33,5 +35,10 @@ async def fetch_page(
         "ORDER BY t.created_at DESC, t.id DESC LIMIT :limit OFFSET :offset",
         {**params, "limit": page.limit, "offset": page.offset},
     )
-    total = await count(session, f"SELECT COUNT(*) FROM {table} t {clause}", params)
+    count_sql = (
+        f"SELECT COALESCE(SUM(t.n), 0) FROM {count_table} t {clause}"
+        if count_table
+        else f"SELECT COUNT(*) FROM {table} t {clause}"
+    )
+    total = await count(session, count_sql, params)
     return Page(items=[to_record(row) for row in rows], total=total, request=page)
