@@ -20,12 +20,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(storage: Path, **env: str) -> Iterator[str]:
+def served(storage: Path, *, workers: int = 1, **env: str) -> Iterator[str]:
     """Run the API until the block ends; yield its base URL."""
     port = free_port()
+    storage.mkdir(parents=True, exist_ok=True)
     log = (storage.parent / f"serve-{port}.log").open("wb")
     child = subprocess.Popen(
-        pegasus_cmd("serve", "--port", str(port)),
+        pegasus_cmd("serve", "--port", str(port), "--workers", str(workers)),
         env=cli_env(storage, **env),
         stdout=log,
         stderr=log,

@@ -55,3 +55,47 @@ def test_an_oversized_declared_upload_is_413_before_reading(tmp_path: Path) -> N
         assert answer.startswith("HTTP/1.1 413 "), answer
         assert "connection: close" in answer.lower()
         assert stored_files(storage) == []
+
+
+def test_several_server_processes_share_the_database_and_aggregate_metrics(
+    tmp_path: Path, speech_clip: Path
+) -> None:
+    import json
+    import urllib.request
+
+    import httpx
+
+    storage = tmp_path / "storage"
+    with served(storage, workers=2) as base, httpx.Client(base_url=base, timeout=60) as http:
+        with speech_clip.open("rb") as handle:
+            created = http.post(
+                "/lectures/ingest",
+                data={
+                    "course_id": "c",
+                    "preset_id": "exam-mode",
+                    "title": "T",
+                    "lecture_id": "multi",
+                    "auto_process": "true",
+                },
+                files={"audio": ("clip.wav", handle, "audio/wav")},
+            )
+        assert created.status_code == 201, created.text
+        for _ in range(20):
+            assert http.get("/lectures/multi").status_code == 200
+        deadline = time.monotonic() + 120
+        while http.get("/lectures/multi/progress").json()["overallStatus"] != "completed":
+            assert time.monotonic() < deadline, "the lecture was not processed"
+            time.sleep(0.5)
+        with urllib.request.urlopen(f"{base}/metrics") as response:
+            metrics = response.read().decode()
+        served_reads = [
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith(
+                'pegasus_http_requests_total{method="GET",route="/lectures/'
+                '{lecture_id}",status="200"}'
+            )
+        ]
+        assert sum(served_reads) == 20  # summed over both processes
+        ready = json.loads(urllib.request.urlopen(f"{base}/health/ready").read())
+        assert ready["status"] == "ok"
