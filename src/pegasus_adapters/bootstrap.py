@@ -44,14 +44,14 @@ def renderers() -> Renderers:
 
 
 @asynccontextmanager
-async def _open_repository(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
+async def _open_repository(settings: Settings, clock: Clock) -> AsyncIterator[UnitOfWorkFactory]:
     kind = settings.repository or ("postgres" if settings.database_url else "sqlite")
     match kind:
         case "memory" | "sqlite":
             from pegasus_adapters.sqlite.unit_of_work import open_sqlite
 
             path = None if kind == "memory" else settings.storage_path / SQLITE_FILE
-            async with open_sqlite(path) as database:
+            async with open_sqlite(path, clock=clock) as database:
                 yield database
         case "postgres":
             from pegasus_adapters.postgres.unit_of_work import open_postgres
@@ -140,7 +140,8 @@ async def open_pegasus(
     from pegasus_adapters.system import SystemClock, UuidFactory
 
     async with AsyncExitStack() as stack:
-        uow = await stack.enter_async_context(_open_repository(settings))
+        clock = clock or SystemClock()
+        uow = await stack.enter_async_context(_open_repository(settings, clock))
         queue_kind = settings.job_queue or "in_process"
         queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue
         if queue_kind == "inline":
@@ -162,7 +163,7 @@ async def open_pegasus(
             probe=PyAvAudioProbe(),
             renderers=renderers(),
             rate_limiter=InProcessRateLimiter(),
-            clock=clock or SystemClock(),
+            clock=clock,
             ids=UuidFactory(),
             policy=settings.policy(),
             limits=settings.limits(),

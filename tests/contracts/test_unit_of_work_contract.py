@@ -388,3 +388,10 @@ async def test_list_totals_follow_inserts_status_changes_and_deletes(
         await uow.lectures.delete("c")
         await uow.commit()
     assert await totals() == (2, 2, 1, 1, 2, 0)
+
+
+async def test_the_database_clock_is_timezone_aware_utc(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory(read_only=True) as uow:
+        first = await uow.now()
+        second = await uow.now()
+    assert first.utcoffset() == timedelta(0) and second >= first

@@ -8,6 +8,7 @@ import functools
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, Self
 
 import psycopg
@@ -131,6 +132,15 @@ class PostgresUnitOfWork(SqlRepositories):
         # release() rolls back an unfinished transaction; shielded so a cancelled task still
         # returns its connection.
         await asyncio.shield(self._database.release(self._conn))
+
+    async def now(self) -> datetime:
+        assert self._conn is not None
+        with _translated():
+            cursor = await self._conn.execute(b"SELECT clock_timestamp()")
+            row = await cursor.fetchone()
+        assert row is not None
+        value: datetime = row[0]
+        return value.astimezone(UTC)
 
 
 class PostgresDatabase:

@@ -16,7 +16,9 @@ import aiosqlite
 from pegasus_adapters.sql.session import Row
 from pegasus_adapters.sql.unit_of_work import SqlRepositories
 from pegasus_adapters.sqlite.migrate import apply_migrations
+from pegasus_adapters.system import SystemClock
 from pegasus_core.errors import UnavailableError
+from pegasus_core.ports.clock import Clock
 
 # A writer waits this long for another process's write lock before giving up.
 _BUSY_TIMEOUT_MS = 30_000
@@ -77,6 +79,10 @@ class SqliteUnitOfWork(SqlRepositories):
         await self._conn.execute("COMMIT")
         self._committed = True
 
+    async def now(self) -> datetime:
+        # One machine: the process clock is the database's (and tests can fix it).
+        return self._database.clock.now()
+
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._conn is not None
         # release() rolls back an unfinished transaction; shielded so a cancelled task still
@@ -91,7 +97,10 @@ class SqliteDatabase:
     sees the same data (this is the in-memory repository adapter).
     """
 
-    def __init__(self, path: Path | None, *, pool_size: int = 4) -> None:
+    def __init__(
+        self, path: Path | None, *, pool_size: int = 4, clock: Clock | None = None
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
         self._path = path
         self._size = 1 if path is None else pool_size
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -150,11 +159,13 @@ class SqliteDatabase:
 
 
 @asynccontextmanager
-async def open_sqlite(path: Path | None) -> AsyncIterator[SqliteDatabase]:
+async def open_sqlite(
+    path: Path | None, *, clock: Clock | None = None
+) -> AsyncIterator[SqliteDatabase]:
     """Open (creating and migrating) a SQLite database; close it on exit."""
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    database = SqliteDatabase(path)
+    database = SqliteDatabase(path, clock=clock)
     try:
         await database.open()
         yield database

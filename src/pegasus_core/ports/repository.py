@@ -361,6 +361,14 @@ class UnitOfWork(Protocol):
         """Commit the transaction."""
         ...
 
+    async def now(self) -> datetime:
+        """Return the database's current time.
+
+        Heartbeats, claims and the stale check use it, never a worker's own clock, so workers
+        on machines whose clocks disagree still agree on which jobs are stale.
+        """
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
     """Makes units of work."""

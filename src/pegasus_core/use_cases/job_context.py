@@ -37,9 +37,7 @@ class JobContext:
     async def beat(self, progress: float | None = None) -> None:
         """Write a heartbeat (and progress). Raises LeaseLostError if the attempt lost its job."""
         async with self.ports.uow() as uow:
-            alive = await uow.jobs.heartbeat(
-                self.lease, now=self.ports.clock.now(), progress=progress
-            )
+            alive = await uow.jobs.heartbeat(self.lease, now=await uow.now(), progress=progress)
             await uow.commit()
         if not alive:
             raise LeaseLostError("The job was taken back, cancelled or deleted.")

@@ -39,7 +39,7 @@ async def run_job(ports: Ports, job_id: str) -> None:
       (deleted or cancelled) it deletes what it wrote.
     """
     async with ports.uow() as uow:
-        lease = await uow.jobs.claim(job_id, worker=ports.worker_name, now=ports.clock.now())
+        lease = await uow.jobs.claim(job_id, worker=ports.worker_name, now=await uow.now())
         if lease is None:
             return
         lecture = await uow.lectures.get(lease.job.lecture_id)

@@ -26,8 +26,9 @@ async def sweep_once(ports: Ports) -> SweepReport:
       dispatched (duplicates are harmless: claims are conditional).
     - Storage under tombstoned lecture prefixes is purged again; expired idempotency keys go.
     """
-    policy, now = ports.policy, ports.clock.now()
+    policy = ports.policy
     async with ports.uow() as uow:
+        now = await uow.now()  # the database's clock decides staleness, not this process's
         stale = await uow.jobs.take_back_stale(
             stale_before=now - timedelta(seconds=policy.stale_sec), now=now
         )
