@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from pegasus_adapters.json_logging import configure_logging
 from pegasus_adapters.settings import Settings
@@ -24,7 +25,17 @@ from pegasus_core.rendering import render_anki_csv, render_json, render_markdown
 
 log = logging.getLogger("pegasus")
 
-__all__ = ["configure_logging", "open_pegasus"]
+__all__ = ["configure_logging", "open_pegasus", "run_worker_supervisor"]
+
+
+def run_worker_supervisor(settings: Settings, *, processes: int, threads: int) -> None:
+    """Run `pegasus worker`: supervised Dramatiq worker processes (requires REDIS_URL)."""
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL: pegasus worker needs the Redis job queue.")
+    from pegasus_adapters.dramatiq_worker import supervise
+
+    supervise(settings, processes=processes, threads=threads)
+
 
 SQLITE_FILE = "pegasus.sqlite3"
 
@@ -130,6 +141,9 @@ async def open_pegasus(
     in-process queue the periodic sweep runs in this process unless sweep=False.
     """
     from pegasus_adapters.background import periodic_sweep
+
+    if TYPE_CHECKING:
+        from pegasus_adapters.dramatiq_queue import DramatiqJobQueue
     from pegasus_adapters.job_queues import (
         DeferredJobQueue,
         InlineJobQueue,
@@ -142,18 +156,23 @@ async def open_pegasus(
     async with AsyncExitStack() as stack:
         clock = clock or SystemClock()
         uow = await stack.enter_async_context(_open_repository(settings, clock))
-        queue_kind = settings.job_queue or "in_process"
-        queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue
-        if queue_kind == "inline":
+        queue_kind = settings.job_queue or ("dramatiq" if settings.redis_url else "in_process")
+        queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue | DramatiqJobQueue
+        if queue_kind == "dramatiq":
+            from pegasus_adapters.dramatiq_queue import DramatiqJobQueue, setup_broker
+
+            if not settings.redis_url:
+                raise ConfigError("REDIS_URL: required for the Dramatiq job queue.")
+            queue = DramatiqJobQueue(*setup_broker(settings))
+            stack.push_async_callback(queue.aclose)
+        elif queue_kind == "inline":
             queue = InlineJobQueue()
         elif queue_kind == "deferred":
             queue = DeferredJobQueue()
-        elif queue_kind == "in_process":
+        else:
             queue = InProcessJobQueue(concurrency=settings.job_concurrency)
             stack.push_async_callback(queue.aclose)
             log.info("jobs run in this process (embedded mode)")
-        else:
-            raise ConfigError("REDIS_URL: the Dramatiq queue is not available yet.")
         ports = Ports(
             uow=uow,
             blobs=blobs or _blob_store(settings),
@@ -171,6 +190,7 @@ async def open_pegasus(
         )
         pegasus = Pegasus(ports)
         queue.bind(pegasus.run_job)
-        if sweep and queue_kind == "in_process":
+        # Every process that runs or dispatches jobs sweeps (DESIGN.md section 3).
+        if sweep and queue_kind in ("in_process", "dramatiq"):
             await stack.enter_async_context(periodic_sweep(pegasus))
         yield pegasus

@@ -57,6 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     job_max_attempts: int = 4
     job_time_limit_factor: int = 3
     job_concurrency: int = 2
+    queue_namespace: str = "pegasus"
     # Test seams, not environment variables: pick adapters the environment cannot name.
     repository: Literal["memory", "sqlite", "postgres"] | None = None
     blob_store: Literal["memory", "local", "s3"] | None = None
@@ -143,6 +144,7 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_JOB_MAX_ATTEMPTS": "job_max_attempts",
     "PLC_JOB_TIME_LIMIT_FACTOR": "job_time_limit_factor",
     "PLC_JOB_CONCURRENCY": "job_concurrency",
+    "PLC_QUEUE_NAMESPACE": "queue_namespace",
 }
 _MAY_BE_ZERO = {
     "PLC_EXPORT_MIN_SUMMARY_SECTIONS",

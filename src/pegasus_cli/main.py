@@ -12,7 +12,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from pegasus_adapters.bootstrap import configure_logging, open_pegasus
+from pegasus_adapters.bootstrap import configure_logging, open_pegasus, run_worker_supervisor
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.errors import (
     ConfigError,
@@ -27,7 +27,15 @@ from pegasus_core.errors import (
 )
 from pegasus_core.pegasus import Pegasus
 
-__all__ = ["EXIT_CODES", "CliState", "cli", "configure_logging", "fail", "run_async"]
+__all__ = [
+    "EXIT_CODES",
+    "CliState",
+    "cli",
+    "configure_logging",
+    "fail",
+    "run_async",
+    "run_worker_supervisor",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,9 +138,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from pegasus_cli import db, jobs, lectures, serve
+    from pegasus_cli import db, jobs, lectures, serve, worker
 
-    for command in (*lectures.COMMANDS, *jobs.COMMANDS, *db.COMMANDS, *serve.COMMANDS):
+    groups = (lectures, jobs, db, serve, worker)
+    for command in (command for group in groups for command in group.COMMANDS):
         cli.add_command(command)
 
 
