@@ -184,10 +184,11 @@ class ExportType(StrEnum):
     ANKI = "anki"
 
 
+# File extension and media type (text types are UTF-8; servers add the charset parameter).
 EXPORT_FORMATS: dict[ExportType, tuple[str, str]] = {
-    ExportType.MARKDOWN: ("md", "text/markdown; charset=utf-8"),
+    ExportType.MARKDOWN: ("md", "text/markdown"),
     ExportType.JSON: ("json", "application/json"),
-    ExportType.ANKI: ("csv", "text/csv; charset=utf-8"),
+    ExportType.ANKI: ("csv", "text/csv"),
 }
 
 

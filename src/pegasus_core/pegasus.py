@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable
 from pegasus_core.artifacts import AnyArtifact, ArtifactRecord, ExportRecord
 from pegasus_core.context import Ports
 from pegasus_core.idempotency import IdempotencyEntry, StoredResponse
+from pegasus_core.ids import parse_id
 from pegasus_core.jobs import Job, JobAttempt
 from pegasus_core.lectures import Course, Lecture
 from pegasus_core.pagination import Page, PageRequest
@@ -63,8 +64,8 @@ class Pegasus:
         return list(BUILTIN_PRESETS.values())
 
     def get_preset(self, preset_id: str) -> Preset:
-        """Return one preset; 404 `Preset not found.`."""
-        return get_preset(preset_id)
+        """Return one preset; 400 for a malformed id, 404 `Preset not found.`."""
+        return get_preset(parse_id(preset_id, field="preset_id"))
 
     # Lectures
     async def ingest_lecture(

@@ -5,9 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
+from pegasus_core.artifacts import EXPORT_FORMATS
 from pegasus_http.schemas import Wire
+
+# What GET /exports/... may answer: each export's type (text types with their charset).
+EXPORT_MEDIA_TYPES = sorted(
+    {
+        media if not media.startswith("text/") else f"{media}; charset=utf-8"
+        for _, media in EXPORT_FORMATS.values()
+    }
+)
 
 _DESCRIPTIONS = {
     400: "Invalid identifier or a broken contract rule",
@@ -90,3 +106,18 @@ class IngestOperation(Operation):
             content={"multipart/form-data": OpenAPIMediaType(schema=INGEST_FORM)},
             description="Form fields first, then the `audio` file part.",
         )
+
+
+@dataclass
+class ExportOperation(Operation):
+    """The export download, whose 200 carries the media type of the export type."""
+
+    def __post_init__(self) -> None:
+        ok = self.responses.get("200") if self.responses else None
+        if ok is not None and not isinstance(ok, Reference):
+            binary = Schema(type=OpenAPIType.STRING, format="binary")  # type: ignore[arg-type]
+            document = Schema(type=OpenAPIType.OBJECT)  # the json export: one JSON document
+            ok.content = {
+                media: OpenAPIMediaType(schema=document if "json" in media else binary)
+                for media in EXPORT_MEDIA_TYPES
+            }

@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.response import Stream
 
 from pegasus_http.dependencies import Facade, PathId, Window
-from pegasus_http.docs import READ
+from pegasus_http.docs import READ, ExportOperation
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import ArtifactListBody, ArtifactRecordBody, ExportRecordBody
 
@@ -72,7 +72,12 @@ class ExportController(Controller):
     path = "/exports"
     tags = ["exports"]
 
-    @get("/{lecture_id:str}/{export_type:str}", summary="Download an export", responses=READ)
+    @get(
+        "/{lecture_id:str}/{export_type:str}",
+        summary="Download an export",
+        responses=READ,
+        operation_class=ExportOperation,
+    )
     async def download(
         self,
         pegasus: Facade,

@@ -112,7 +112,7 @@ async def test_a_processed_lecture_through_every_read(
     download = await client.get("/exports/lec-1/markdown")
     assert download.status_code == 200
     assert download.headers["content-disposition"] == 'attachment; filename="lec-1.md"'
-    assert download.headers["content-type"].startswith("text/markdown")
+    assert download.headers["content-type"] == "text/markdown; charset=utf-8"
     assert download.text.startswith("# The water cycle")
     problem(await client.get("/exports/lec-1/pdf"), 404, "Export not found.")
 
