@@ -18,6 +18,7 @@ from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.ports.clock import Clock
 from pegasus_core.ports.language_model import LanguageModel
+from pegasus_core.ports.rate_limiter import RateLimiter
 from pegasus_core.ports.renderer import Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
 from pegasus_core.ports.transcriber import Transcriber
@@ -173,6 +174,13 @@ async def open_pegasus(
             queue = InProcessJobQueue(concurrency=settings.job_concurrency)
             stack.push_async_callback(queue.aclose)
             log.info("jobs run in this process (embedded mode)")
+        rate_limiter: RateLimiter = InProcessRateLimiter()
+        if settings.redis_url:
+            from pegasus_adapters.redis_rate_limiter import RedisRateLimiter
+
+            shared = RedisRateLimiter(settings.redis_url, namespace=settings.queue_namespace)
+            stack.push_async_callback(shared.aclose)
+            rate_limiter = shared
         ports = Ports(
             uow=uow,
             blobs=blobs or _blob_store(settings),
@@ -181,7 +189,7 @@ async def open_pegasus(
             llm=llm or _language_model(settings),
             probe=PyAvAudioProbe(),
             renderers=renderers(),
-            rate_limiter=InProcessRateLimiter(),
+            rate_limiter=rate_limiter,
             clock=clock,
             ids=UuidFactory(),
             policy=settings.policy(),

@@ -42,6 +42,11 @@ JOBS = Gauge(
     ["job_type", "status"],
     multiprocess_mode="mostrecent",
 )
+FAIL_OPEN = Gauge(
+    "pegasus_rate_limiter_fail_open_total",
+    "Write requests allowed because the shared rate limiter did not answer.",
+    multiprocess_mode="sum",
+)
 QUEUE_DEPTH = Gauge(
     "pegasus_queue_depth", "Jobs queued and not yet running.", multiprocess_mode="mostrecent"
 )
@@ -100,6 +105,7 @@ class MetricsController(Controller):
         for (job_type, status), count in counts.items():
             JOBS.labels(job_type, status).set(count)
         QUEUE_DEPTH.set(sum(n for (_, status), n in counts.items() if status == "queued"))
+        FAIL_OPEN.set(getattr(pegasus.ports.rate_limiter, "fail_open_count", 0))
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
