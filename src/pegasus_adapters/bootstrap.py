@@ -101,7 +101,9 @@ def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
             from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
 
             log.warning("PLC_TRANSCRIBER=scripted: transcripts are canned, not recognised")
-            return ScriptedTranscriber(SCRIPTED_TEXT)
+            return ScriptedTranscriber(
+                SCRIPTED_TEXT, chunk_delay_sec=settings.scripted_delay_ms / 1000
+            )
     raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
 
 

@@ -58,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     job_time_limit_factor: int = 3
     job_concurrency: int = 2
     queue_namespace: str = "pegasus"
+    scripted_delay_ms: int = 0
     # Test seams, not environment variables: pick adapters the environment cannot name.
     repository: Literal["memory", "sqlite", "postgres"] | None = None
     blob_store: Literal["memory", "local", "s3"] | None = None
@@ -145,8 +146,10 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_JOB_TIME_LIMIT_FACTOR": "job_time_limit_factor",
     "PLC_JOB_CONCURRENCY": "job_concurrency",
     "PLC_QUEUE_NAMESPACE": "queue_namespace",
+    "PLC_SCRIPTED_DELAY_MS": "scripted_delay_ms",
 }
 _MAY_BE_ZERO = {
+    "PLC_SCRIPTED_DELAY_MS",
     "PLC_EXPORT_MIN_SUMMARY_SECTIONS",
     "PLC_RETENTION_AUDIO_DAYS",
     "PLC_RETENTION_TRANSCRIPT_DAYS",

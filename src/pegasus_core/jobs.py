@@ -72,6 +72,7 @@ class JobAttempt(Record, frozen=True, kw_only=True):
     started_at: datetime
     ended_at: datetime | None = None
     outcome: str | None = None
+    last_heartbeat_at: datetime | None = None
 
 
 class Lease(Record, frozen=True, kw_only=True):

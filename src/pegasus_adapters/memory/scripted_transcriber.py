@@ -31,10 +31,13 @@ class ScriptedTranscriber:
         chunk_sec: float = 5.0,
         words_per_sec: float = 2.5,
         max_concurrency: int = 2,
+        chunk_delay_sec: float = 0.0,
     ) -> None:
         if chunk_sec <= 0 or words_per_sec <= 0 or max_concurrency < 1:
             raise ValueError("chunk_sec, words_per_sec and max_concurrency must be positive")
         self._words = tuple(text.split())
+        # Lets tests and benchmarks make jobs last long enough to be interrupted.
+        self.chunk_delay_sec = chunk_delay_sec
         self._chunk_sec = chunk_sec
         self._words_per_sec = words_per_sec
         self._max_concurrency = max_concurrency
@@ -111,7 +114,8 @@ class ScriptedSession:
 
     async def transcribe(self, chunk: ChunkSpan, *, prompt: str = "") -> list[Segment]:
         """Return the script's words inside the chunk; the prompt is ignored."""
-        await asyncio.sleep(0)  # yield like a real engine, so concurrent calls interleave
+        # Yield like a real engine (so concurrent calls interleave), or take a while.
+        await asyncio.sleep(self._owner.chunk_delay_sec)
         return self._owner._heard(chunk, self._duration_sec)
 
 

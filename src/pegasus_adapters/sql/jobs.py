@@ -224,9 +224,10 @@ class SqlJobRepository:
         jobs = [_job(row) for row in rows]
         for job in jobs:
             await self._s.execute(
-                "UPDATE job_attempts SET ended_at = :now, outcome = 'lost' "
+                "UPDATE job_attempts SET ended_at = :now, outcome = 'lost', "
+                "last_heartbeat_at = :heartbeat "
                 "WHERE job_id = :id AND attempt = :attempt AND ended_at IS NULL",
-                {"id": job.id, "attempt": job.attempts, "now": now},
+                {"id": job.id, "attempt": job.attempts, "now": now, "heartbeat": job.heartbeat_at},
             )
         return jobs
 
@@ -254,6 +255,7 @@ class SqlJobRepository:
                 started_at=required_datetime(row["started_at"]),
                 ended_at=to_datetime(row["ended_at"]),
                 outcome=row["outcome"],
+                last_heartbeat_at=to_datetime(row["last_heartbeat_at"]),
             )
             for row in rows
         ]

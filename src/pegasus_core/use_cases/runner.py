@@ -106,9 +106,9 @@ async def _complete(ctx: JobContext, completion: Completion, *, duration_ms: int
     follow_up = []
     async with ports.uow() as uow:
         now = ports.clock.now()
-        if not await uow.jobs.finish(
-            lease, status=JobStatus.COMPLETED, now=now, result=completion.result
-        ):
+        # The attempt number in the result shows which attempt's output was kept.
+        result = {**completion.result, "attempt": lease.attempt}
+        if not await uow.jobs.finish(lease, status=JobStatus.COMPLETED, now=now, result=result):
             await uow.commit()  # nothing written: the fence failed
             await _lost(ctx)
             return
