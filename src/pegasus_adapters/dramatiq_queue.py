@@ -23,6 +23,12 @@ log = logging.getLogger("pegasus.queue")
 
 QUEUE_NAME = "pegasus"
 ACTOR_NAME = "run_job"
+# Recoveries (taken-back, retried, lost) go to their own queue with a higher priority:
+# Dramatiq workers take prioritised messages first from the work they have fetched, so a
+# taken-back job does not wait behind the whole backlog.
+URGENT_QUEUE_NAME = "pegasus-urgent"
+URGENT_ACTOR_NAME = "run_job_urgent"
+QUEUES = {QUEUE_NAME, URGENT_QUEUE_NAME}
 # A dispatch or health probe that Redis does not answer quickly counts as "queue down": the
 # job stays queued in the database and the sweep dispatches it later.
 REDIS_TIMEOUT_SEC = 1.0
@@ -43,10 +49,16 @@ async def run_job_message(job_id: str) -> None:
     await Dispatcher.handler(job_id)
 
 
-def setup_broker(
-    settings: Settings, *extra: Middleware
-) -> tuple[RedisBroker, dramatiq.Actor[[str], None]]:
-    """Build the Redis broker and declare the run_job actor on it (never a global broker)."""
+Actor = dramatiq.Actor[[str], None]
+
+
+async def run_job_urgent_message(job_id: str) -> None:
+    """The urgent actor's body: the same work, taken first."""
+    await run_job_message(job_id)
+
+
+def setup_broker(settings: Settings, *extra: Middleware) -> tuple[RedisBroker, Actor, Actor]:
+    """Build the Redis broker and declare the two actors on it (never a global broker)."""
     broker = RedisBroker(  # type: ignore[no-untyped-call]
         url=settings.redis_url,
         namespace=settings.queue_namespace,
@@ -55,10 +67,17 @@ def setup_broker(
         socket_connect_timeout=REDIS_TIMEOUT_SEC,
         health_check_interval=10,
     )
-    declare = dramatiq.actor(
-        broker=broker, actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, max_retries=0
-    )
-    return broker, declare(run_job_message)
+    normal = dramatiq.actor(
+        broker=broker, actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, max_retries=0, priority=10
+    )(run_job_message)
+    urgent = dramatiq.actor(
+        broker=broker,
+        actor_name=URGENT_ACTOR_NAME,
+        queue_name=URGENT_QUEUE_NAME,
+        max_retries=0,
+        priority=0,
+    )(run_job_urgent_message)
+    return broker, normal, urgent
 
 
 class DramatiqJobQueue:
@@ -66,18 +85,20 @@ class DramatiqJobQueue:
 
     kind = "dramatiq"
 
-    def __init__(self, broker: RedisBroker, actor: dramatiq.Actor[[str], None]) -> None:
+    def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:
         self._broker = broker
         self._actor = actor
+        self._urgent_actor = urgent_actor
 
     def bind(self, handler: Handler) -> None:
         """Run this process's jobs with handler (workers; API processes only send)."""
         Dispatcher.handler = handler
 
-    async def dispatch(self, job_id: str) -> None:
+    async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
+        actor = self._urgent_actor if urgent else self._actor
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(self._actor.send, job_id), timeout=2 * REDIS_TIMEOUT_SEC
+                asyncio.to_thread(actor.send, job_id), timeout=2 * REDIS_TIMEOUT_SEC
             )
         except (redis.RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError("The job queue is unavailable.") from exc

@@ -20,7 +20,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from pegasus_adapters.dramatiq_queue import QUEUE_NAME, setup_broker
+from pegasus_adapters.dramatiq_queue import QUEUES, setup_broker
 from pegasus_adapters.settings import Settings, load_settings
 
 log = logging.getLogger("pegasus.worker")
@@ -61,10 +61,8 @@ class PegasusLifecycle(Middleware):
 
 def run_worker(settings: Settings, *, threads: int) -> None:
     """Consume run_job messages with `threads` threads until SIGTERM or the parent dies."""
-    broker, _ = setup_broker(settings, PegasusLifecycle(settings))
-    worker = dramatiq.Worker(
-        broker, queues={QUEUE_NAME}, worker_threads=threads, worker_timeout=200
-    )
+    broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
+    worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=200)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -87,16 +85,21 @@ def supervise(settings: Settings, *, processes: int, threads: int) -> None:
         signal.signal(signum, lambda *_: stopping.set())
     command = [sys.executable, "-m", "pegasus_adapters.dramatiq_worker", "--threads", str(threads)]
     children = [subprocess.Popen(command) for _ in range(processes)]
+    started = [time.monotonic()] * processes
     log.info("supervising %s worker processes", processes)
     while not stopping.wait(0.2):
         for index, child in enumerate(children):
-            if child.poll() is not None:
-                log.warning(
-                    "worker process %s exited with %s; starting another",
-                    child.pid,
-                    child.returncode,
-                )
-                children[index] = subprocess.Popen(command)
+            if child.poll() is None:
+                continue
+            log.warning(
+                "worker process %s exited with %s; starting another", child.pid, child.returncode
+            )
+            # A child that dies right after starting (bad settings, a crash at boot) is
+            # restarted at most once a second rather than in a tight loop.
+            if time.monotonic() - started[index] < 1.0:
+                stopping.wait(1.0)
+            children[index] = subprocess.Popen(command)
+            started[index] = time.monotonic()
     for child in children:
         child.terminate()
     deadline = time.monotonic() + 15

@@ -29,7 +29,7 @@ class InProcessJobQueue:
         """Set the coroutine that runs a job id."""
         self._handler = handler
 
-    async def dispatch(self, job_id: str) -> None:
+    async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
         task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -70,7 +70,7 @@ class InlineJobQueue:
         """Set the coroutine that runs a job id."""
         self._handler = handler
 
-    async def dispatch(self, job_id: str) -> None:
+    async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
         assert self._handler is not None, "bind() the runner before dispatching"
         self.dispatched.append(job_id)
         await self._handler(job_id)
@@ -91,7 +91,7 @@ class DeferredJobQueue:
         """Ignore the handler: this queue never runs jobs."""
         del handler
 
-    async def dispatch(self, job_id: str) -> None:
+    async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
         raise UnavailableError("No job runner in this process.")
 
     async def check(self) -> None:

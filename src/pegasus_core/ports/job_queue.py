@@ -16,8 +16,12 @@ class JobQueue(Protocol):
         """Name the queue for readiness and logs (`inline`, `in_process`, `dramatiq`)."""
         ...
 
-    async def dispatch(self, job_id: str) -> None:
-        """Hand job_id to a runner. Raises UnavailableError when it cannot be handed over."""
+    async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
+        """Hand job_id to a runner. Raises UnavailableError when it cannot be handed over.
+
+        urgent (the sweep's recoveries: taken-back, retried and lost jobs) asks the queue to
+        run the job ahead of work that has not waited yet, where the queue can.
+        """
         ...
 
     async def check(self) -> None:

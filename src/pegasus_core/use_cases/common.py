@@ -49,7 +49,7 @@ def job_event(job: Job, *, status: str, attempt: int | None = None, **extra: obj
     )
 
 
-async def dispatch(ports: Ports, jobs: Iterable[Job]) -> None:
+async def dispatch(ports: Ports, jobs: Iterable[Job], *, urgent: bool = False) -> None:
     """Hand committed queued jobs to the queue and record when.
 
     A queue that is down leaves the job queued and undispatched: the sweep dispatches it later,
@@ -57,7 +57,7 @@ async def dispatch(ports: Ports, jobs: Iterable[Job]) -> None:
     """
     for job in jobs:
         try:
-            await ports.queue.dispatch(job.id)
+            await ports.queue.dispatch(job.id, urgent=urgent)
         except UnavailableError as exc:
             # Expected from a queue that never dispatches (the CLI without --wait).
             level = logging.DEBUG if ports.queue.kind == "deferred" else logging.WARNING

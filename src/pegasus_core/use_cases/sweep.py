@@ -42,7 +42,7 @@ async def sweep_once(ports: Ports) -> SweepReport:
         await uow.commit()
     for job in stale:
         job_event(job, status=job.status.value, reason="stale heartbeat")
-    await dispatch(ports, due)
+    await dispatch(ports, due, urgent=True)  # they have waited: ahead of new work
     purged = 0
     for prefix in prefixes:
         purged += await ports.blobs.delete_prefix(prefix)

@@ -1,0 +1,134 @@
+"""Distributed mode under fire: worker processes killed with SIGKILL while jobs run."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.settings import Settings
+from pegasus_core.jobs import JobStatus
+from pegasus_core.pagination import PageRequest
+from tests.contracts.test_rate_limiter_contract import REDIS_URL, redis_reachable
+from tests.helpers import ingest
+from tests.system.cli_runner import pegasus_cmd
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+LECTURES = 200
+HEARTBEAT, STALE, SWEEP = 1, 5, 1
+
+
+def worker_env(conninfo: str, namespace: str, storage: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLC_", "OPENAI_"))}
+    env.update(
+        {
+            "DATABASE_URL": conninfo,
+            "REDIS_URL": REDIS_URL,
+            "PLC_QUEUE_NAMESPACE": namespace,
+            "PLC_STORAGE_DIR": str(storage),
+            "PLC_TRANSCRIBER": "scripted",
+            "PLC_GENERATOR": "scripted",
+            "PLC_SCRIPTED_DELAY_MS": "500",
+            "PLC_JOB_HEARTBEAT_SEC": str(HEARTBEAT),
+            "PLC_JOB_STALE_SEC": str(STALE),
+            "PLC_JOB_SWEEP_SEC": str(SWEEP),
+            "PLC_JOB_REDISPATCH_SEC": "10",
+        }
+    )
+    return env
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in found.stdout.split()]
+
+
+async def test_jobs_survive_three_killed_workers_without_overlap_or_loss(
+    postgres_conninfo: str, tmp_path: Path
+) -> None:
+    if not await redis_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    from tests.audio_fixtures import make_speech_clip
+
+    clip = make_speech_clip(tmp_path / "clip.wav", 2.0, "wav")
+    namespace = f"test-{uuid.uuid4().hex}"
+    storage = tmp_path / "storage"
+    env = worker_env(postgres_conninfo, namespace, storage)
+    log = (tmp_path / "workers.log").open("wb")
+    supervisor = subprocess.Popen(
+        pegasus_cmd("worker", "--processes", "2", "--threads", "4"), env=env, stdout=log, stderr=log
+    )
+    settings = Settings(
+        database_url=postgres_conninfo,
+        redis_url=REDIS_URL,
+        queue_namespace=namespace,
+        storage_dir=str(storage),
+        transcriber="scripted",
+        generator="scripted",
+    )
+    killed: list[int] = []
+    try:
+        async with open_pegasus(settings, sweep=False) as pegasus:
+            for index in range(LECTURES):
+                await ingest(pegasus, clip, lecture_id=f"lec-{index:03d}", auto_process=True)
+            started = time.monotonic()
+            for at in (3.0, 6.5, 10.0):
+                await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+                victims = children_of(supervisor.pid)
+                assert victims, "the supervisor has no worker process"
+                os.kill(victims[0], signal.SIGKILL)
+                killed.append(victims[0])
+            deadline = time.monotonic() + 240
+            while True:
+                page = await pegasus.list_jobs(
+                    PageRequest(limit=1), status=JobStatus.COMPLETED.value
+                )
+                if page.total == 3 * LECTURES:
+                    break
+                assert time.monotonic() < deadline, f"only {page.total} jobs completed"
+                assert supervisor.poll() is None, "the supervisor died"
+                await asyncio.sleep(1)
+            jobs = []
+            for offset in range(0, 3 * LECTURES, 500):
+                jobs += (await pegasus.list_jobs(PageRequest(limit=500, offset=offset))).items
+            lost_attempts, slowest = 0, 0.0
+            for job in jobs:
+                assert job.status is JobStatus.COMPLETED
+                assert job.result is not None and job.result["attempt"] == job.attempts
+                attempts = await pegasus.job_attempts(job.id)
+                assert [a.attempt for a in attempts] == list(range(1, job.attempts + 1))
+                for previous, following in itertools.pairwise(attempts):
+                    assert previous.ended_at is not None
+                    assert previous.ended_at <= following.started_at  # never overlapped
+                    if previous.outcome == "lost":
+                        lost_attempts += 1
+                        assert previous.last_heartbeat_at is not None
+                        waited = following.started_at - previous.last_heartbeat_at
+                        assert waited.total_seconds() <= STALE + 2 * SWEEP, (job.id, waited)
+                        slowest = max(slowest, waited.total_seconds())
+            print(
+                f"\n{len(jobs)} jobs completed; {len(killed)} workers killed; "
+                f"{lost_attempts} attempts lost and taken back; slowest re-claim "
+                f"{slowest:.2f} s after the last heartbeat (bound {STALE + 2 * SWEEP} s)"
+            )
+            # Each kill hit a busy process, so running attempts were lost and taken back.
+            assert lost_attempts >= len(killed), lost_attempts
+            assert len(set(children_of(supervisor.pid))) == 2  # the dead were replaced
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            supervisor.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()
+        log.close()
