@@ -28,6 +28,7 @@ from pegasus_core.jobs import JobStatus
 from pegasus_core.pagination import PageRequest
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import read_all
+from pegasus_core.transcripts import ChunkSpan
 from tests.conftest import LECTURE_TEXT, StepClock, memory_settings
 from tests.helpers import ingest
 
@@ -195,42 +196,25 @@ async def test_a_permanent_failure_fails_at_once_and_can_be_replayed(
         assert (await app.lecture_progress("lec-1")).snapshot.overall_status == "completed"
 
 
-class FailingAt(ScriptedTranscriber):
+def failing_once_at(index: int) -> ScriptedTranscriber:
     """Scripted speech that fails with a transient error on one chunk, once."""
+    engine = ScriptedTranscriber(LECTURE_TEXT, chunk_sec=2.0, words_per_sec=3.0, max_concurrency=1)
+    pending = [index]
 
-    def __init__(self, fail_index: int) -> None:
-        super().__init__(LECTURE_TEXT, chunk_sec=2.0, words_per_sec=3.0, max_concurrency=1)
-        self.fail_index: int | None = fail_index
+    async def fail(chunk: ChunkSpan) -> None:
+        if chunk.index in pending:
+            pending.remove(chunk.index)
+            raise UnavailableError("engine hiccup")
 
-    def open(self, audio: Path, *, language: str, max_duration_sec: float | None = None):  # type: ignore[no-untyped-def]
-        outer = super().open(audio, language=language, max_duration_sec=max_duration_sec)
-        owner = self
-
-        class Wrapped:
-            async def __aenter__(self):  # type: ignore[no-untyped-def]
-                session = await outer.__aenter__()
-                original = session.transcribe
-
-                async def transcribe(chunk, *, prompt=""):  # type: ignore[no-untyped-def]
-                    if chunk.index == owner.fail_index:
-                        owner.fail_index = None
-                        raise UnavailableError("engine hiccup")
-                    return await original(chunk, prompt=prompt)
-
-                session.transcribe = transcribe
-                return session
-
-            async def __aexit__(self, *exc: object) -> None:
-                await outer.__aexit__(*exc)
-
-        return Wrapped()
+    engine.before_chunk = fail
+    return engine
 
 
 async def test_a_retried_transcription_resumes_from_its_finished_chunks(
     tmp_path: Path, speech_clip: Path
 ) -> None:
     clock = StepClock()
-    engine = FailingAt(fail_index=3)
+    engine = failing_once_at(3)
     async with open_pegasus(memory_settings(tmp_path), transcriber=engine, clock=clock) as app:
         await ingest(app, speech_clip, auto_process=True)
         first_attempt = list(engine.transcribed)
@@ -317,40 +301,17 @@ async def test_course_progress_rolls_up_its_lectures(deferred: Pegasus, speech_c
     assert msgspec.json.encode(progress).count(b"courseId") >= 1
 
 
-class BlockingAfterFirstChunk(ScriptedTranscriber):
-    """Scripted speech that stalls after chunk 0 until the test releases it."""
-
-    def __init__(self) -> None:
-        super().__init__(LECTURE_TEXT, chunk_sec=4.0, words_per_sec=3.0, max_concurrency=1)
-        self.release = asyncio.Event()
-
-    def open(self, audio: Path, *, language: str, max_duration_sec: float | None = None):  # type: ignore[no-untyped-def]
-        outer = super().open(audio, language=language, max_duration_sec=max_duration_sec)
-        owner = self
-
-        class Wrapped:
-            async def __aenter__(self):  # type: ignore[no-untyped-def]
-                session = await outer.__aenter__()
-                original = session.transcribe
-
-                async def transcribe(chunk, *, prompt=""):  # type: ignore[no-untyped-def]
-                    if chunk.index >= 1:
-                        await owner.release.wait()
-                    return await original(chunk, prompt=prompt)
-
-                session.transcribe = transcribe
-                return session
-
-            async def __aexit__(self, *exc: object) -> None:
-                await outer.__aexit__(*exc)
-
-        return Wrapped()
-
-
 async def test_a_worker_whose_lecture_is_deleted_stops_and_removes_what_it_wrote(
     tmp_path: Path, speech_clip: Path
 ) -> None:
-    engine = BlockingAfterFirstChunk()
+    engine = ScriptedTranscriber(LECTURE_TEXT, chunk_sec=4.0, words_per_sec=3.0, max_concurrency=1)
+    release = asyncio.Event()
+
+    async def stall_after_first(chunk: ChunkSpan) -> None:
+        if chunk.index >= 1:
+            await release.wait()
+
+    engine.before_chunk = stall_after_first
     settings = memory_settings(tmp_path, job_queue="in_process")
     async with open_pegasus(settings, transcriber=engine, sweep=False) as app:
         await ingest(app, speech_clip, auto_process=True)
@@ -360,7 +321,7 @@ async def test_a_worker_whose_lecture_is_deleted_stops_and_removes_what_it_wrote
             await asyncio.sleep(0.01)
         deletion = await app.delete_lecture("lec-1")
         assert deletion.deleted.jobs == 1 and deletion.deleted.storage_paths == 2  # audio, chunk
-        engine.release.set()  # the worker writes chunk 1 late, then finds its lease gone
+        release.set()  # the worker writes chunk 1 late, then finds its lease gone
         for _ in range(500):
             if not app.ports.queue.busy:  # type: ignore[attr-defined]
                 break

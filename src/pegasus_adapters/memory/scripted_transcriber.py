@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -38,6 +38,8 @@ class ScriptedTranscriber:
         self._words = tuple(text.split())
         # Lets tests and benchmarks make jobs last long enough to be interrupted.
         self.chunk_delay_sec = chunk_delay_sec
+        # A test seam: awaited before each chunk; it may wait, or raise to fail the chunk.
+        self.before_chunk: Callable[[ChunkSpan], Awaitable[None]] | None = None
         self._chunk_sec = chunk_sec
         self._words_per_sec = words_per_sec
         self._max_concurrency = max_concurrency
@@ -114,6 +116,8 @@ class ScriptedSession:
 
     async def transcribe(self, chunk: ChunkSpan, *, prompt: str = "") -> list[Segment]:
         """Return the script's words inside the chunk; the prompt is ignored."""
+        if self._owner.before_chunk is not None:
+            await self._owner.before_chunk(chunk)
         # Yield like a real engine (so concurrent calls interleave), or take a while.
         await asyncio.sleep(self._owner.chunk_delay_sec)
         return self._owner._heard(chunk, self._duration_sec)
