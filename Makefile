@@ -19,9 +19,11 @@ demo: $(STAMP)
 	PLC_STORAGE_DIR=$${PLC_STORAGE_DIR:-demo-storage} $(BIN)/pegasus ingest samples/lecture.opus \
 		--course biology-101 --course-title "Biology 101" --title "Energy in living things" --wait
 
+LINTED := src tests scripts $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
