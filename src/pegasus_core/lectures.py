@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -63,6 +64,14 @@ class Lecture(Record, frozen=True, kw_only=True):
     updated_at: datetime
     transcript_created_at: datetime | None = None
     transcript_purged_at: datetime | None = None
+
+
+class CourseRollup(Record, frozen=True, kw_only=True):
+    """A course's lectures counted by overall status, with their summed progress."""
+
+    counts: Mapping[str, int]
+    percent_sum: int
+    latest_activity_at: datetime | None
 
 
 def lecture_prefix(lecture_id: str) -> str:

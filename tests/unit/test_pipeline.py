@@ -298,6 +298,9 @@ async def test_course_progress_rolls_up_its_lectures(deferred: Pegasus, speech_c
         progress.progress_percent,
     ) == ("in_progress", 2, 1, 1, 0)
     assert progress.lectures is not None and len(progress.lectures) == 2
+    brief = await deferred.course_progress("course-1", include_lectures=False)
+    assert brief.lectures is None
+    assert msgspec.structs.replace(progress, lectures=None) == brief
     assert msgspec.json.encode(progress).count(b"courseId") >= 1
 
 
@@ -330,3 +333,22 @@ async def test_a_worker_whose_lecture_is_deleted_stops_and_removes_what_it_wrote
         assert await app.ports.blobs.list("lectures/lec-1/") == []
         async with app.ports.uow() as uow:
             assert await uow.tombstones.active(now=app.ports.clock.now()) == ["lectures/lec-1/"]
+
+
+async def test_the_course_rollup_agrees_with_the_per_lecture_computation(
+    pegasus: Pegasus, speech_clip: Path, tmp_path: Path
+) -> None:
+    await ingest(pegasus, speech_clip, lecture_id="done", auto_process=True)
+    await ingest(pegasus, speech_clip, lecture_id="fresh")
+    full = await pegasus.course_progress("course-1")
+    brief = await pegasus.course_progress("course-1", include_lectures=False)
+    assert (
+        brief.overall_status,
+        brief.lecture_count,
+        brief.completed_lecture_count,
+        brief.not_started_lecture_count,
+        brief.progress_percent,
+    ) == ("in_progress", 2, 1, 1, 50)
+    assert msgspec.structs.replace(
+        full, lectures=None, latest_activity_at=None
+    ) == msgspec.structs.replace(brief, latest_activity_at=None)

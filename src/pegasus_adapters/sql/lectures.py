@@ -9,7 +9,14 @@ from typing import Any
 from pegasus_adapters.sql.paging import fetch_page
 from pegasus_adapters.sql.session import Row, SqlSession, fetch_one, required_datetime, to_datetime
 from pegasus_core.errors import LectureExistsError
-from pegasus_core.lectures import AudioRef, Course, Lecture, LectureStatus, SourceType
+from pegasus_core.lectures import (
+    AudioRef,
+    Course,
+    CourseRollup,
+    Lecture,
+    LectureStatus,
+    SourceType,
+)
 from pegasus_core.pagination import Page, PageRequest
 
 _COURSE_COLUMNS = (
@@ -74,6 +81,8 @@ _UPDATABLE = frozenset(
         "transcript_purged_at",
         "duration_sec",
         "audio_purged_at",
+        "overall_status",
+        "progress_percent",
     }
 )
 
@@ -180,6 +189,20 @@ class SqlLectureRepository:
         await self._s.execute(
             f"UPDATE lectures SET {assignments}, updated_at = :now WHERE id = :id",
             {**fields, "now": now, "id": lecture_id},
+        )
+
+    async def rollup(self, course_id: str) -> CourseRollup:
+        rows = await self._s.fetch(
+            "SELECT overall_status, COUNT(*) AS n, SUM(progress_percent) AS percent, "
+            "MAX(updated_at) AS latest FROM lectures WHERE course_id = :c "
+            "GROUP BY overall_status",
+            {"c": course_id},
+        )
+        latest = [to_datetime(row["latest"]) for row in rows]
+        return CourseRollup(
+            counts={row["overall_status"]: int(row["n"]) for row in rows},
+            percent_sum=sum(int(row["percent"]) for row in rows),
+            latest_activity_at=max((t for t in latest if t is not None), default=None),
         )
 
     async def delete(self, lecture_id: str) -> int:

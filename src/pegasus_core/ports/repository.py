@@ -15,7 +15,7 @@ from typing import Any, Protocol, Self
 from pegasus_core.artifacts import ArtifactRecord, ArtifactType, ExportRecord, ExportType
 from pegasus_core.idempotency import IdempotencyEntry, StoredResponse
 from pegasus_core.jobs import Job, JobAttempt, JobStatus, JobType, Lease
-from pegasus_core.lectures import Course, Lecture, LectureStatus
+from pegasus_core.lectures import Course, CourseRollup, Lecture, LectureStatus
 from pegasus_core.pagination import Page, PageRequest
 from pegasus_core.threads import Thread
 
@@ -68,6 +68,10 @@ class LectureRepository(Protocol):
 
     async def update(self, lecture_id: str, *, now: datetime, **fields: Any) -> None:
         """Set the given fields (status, transcript_path, duration_sec, audio_purged_at)."""
+        ...
+
+    async def rollup(self, course_id: str) -> CourseRollup:
+        """Count the course's lectures by overall status in one aggregate query."""
         ...
 
     async def delete(self, lecture_id: str) -> int:

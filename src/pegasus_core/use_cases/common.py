@@ -10,7 +10,7 @@ from pegasus_core.errors import LectureNotFoundError, UnavailableError
 from pegasus_core.jobs import Job
 from pegasus_core.lectures import Lecture
 from pegasus_core.ports.repository import UnitOfWork
-from pegasus_core.progress import lecture_status
+from pegasus_core.progress import lecture_status, snapshot
 
 log = logging.getLogger("pegasus.jobs")
 
@@ -24,10 +24,20 @@ async def require_lecture(uow: UnitOfWork, lecture_id: str) -> Lecture:
 
 
 async def refresh_status(ports: Ports, uow: UnitOfWork, lecture_id: str) -> None:
-    """Store the lecture's status derived from its jobs, inside the caller's transaction."""
+    """Store the lecture's status, overall status and progress derived from its jobs.
+
+    Runs inside the caller's transaction, with every job transition and progress write, so
+    course roll-ups can aggregate lecture rows without reading jobs.
+    """
     latest = await uow.jobs.latest_by_stage([lecture_id])
+    stages = latest[lecture_id]
+    snap = snapshot(stages)
     await uow.lectures.update(
-        lecture_id, now=ports.clock.now(), status=lecture_status(latest[lecture_id]).value
+        lecture_id,
+        now=ports.clock.now(),
+        status=lecture_status(stages).value,
+        overall_status=snap.overall_status,
+        progress_percent=snap.progress_percent,
     )
 
 

@@ -12,6 +12,7 @@ from pegasus_core.jobs import Lease
 from pegasus_core.lectures import Lecture
 from pegasus_core.ports.blob_store import BlobInfo, put_bytes
 from pegasus_core.ports.repository import UnitOfWork
+from pegasus_core.use_cases.common import refresh_status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,8 @@ class JobContext:
         """Write a heartbeat (and progress). Raises LeaseLostError if the attempt lost its job."""
         async with self.ports.uow() as uow:
             alive = await uow.jobs.heartbeat(self.lease, now=await uow.now(), progress=progress)
+            if alive and progress is not None:
+                await refresh_status(self.ports, uow, self.lecture.id)
             await uow.commit()
         if not alive:
             raise LeaseLostError("The job was taken back, cancelled or deleted.")

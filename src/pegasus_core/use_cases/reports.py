@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 
 from pegasus_core.artifacts import ArtifactRecord, ExportRecord
@@ -55,32 +56,61 @@ async def lecture_progress(ports: Ports, lecture_id: str) -> LectureProgress:
 async def course_progress(
     ports: Ports, course_id: str, *, include_lectures: bool = True
 ) -> CourseProgress:
-    """Roll a course's lectures up, with a fixed number of queries whatever their number."""
+    """Roll a course's lectures up, with a fixed number of queries whatever their number.
+
+    Without the lecture entries it is one aggregate over the course's lecture rows, which
+    store their overall status and progress with every job transition.
+    """
     parse_id(course_id, field="course_id")
     async with ports.uow(read_only=True) as uow:
         await require_course(uow, course_id)
+        if not include_lectures:
+            rollup = await uow.lectures.rollup(course_id)
+            return _rolled_up(
+                course_id, rollup.counts, rollup.percent_sum, rollup.latest_activity_at, None
+            )
         lectures = await uow.lectures.in_course(course_id)
         latest = await uow.jobs.latest_by_stage([lecture.id for lecture in lectures])
     entries = [
         LectureProgress(lecture=lecture, snapshot=snapshot(latest[lecture.id]))
         for lecture in lectures
     ]
-    statuses = [entry.snapshot.overall_status for entry in entries]
+    counts: dict[str, int] = {}
+    for entry in entries:
+        status = entry.snapshot.overall_status
+        counts[status] = counts.get(status, 0) + 1
     activity = [lecture.updated_at for lecture in lectures] + [
         job.updated_at for stages in latest.values() for job in stages.values()
     ]
-    mean = sum(e.snapshot.progress_percent for e in entries) / len(entries) if entries else 0.0
+    return _rolled_up(
+        course_id,
+        counts,
+        sum(entry.snapshot.progress_percent for entry in entries),
+        max(activity) if activity else None,
+        tuple(entries),
+    )
+
+
+def _rolled_up(
+    course_id: str,
+    counts: Mapping[str, int],
+    percent_sum: int,
+    latest_activity_at: datetime | None,
+    entries: tuple[LectureProgress, ...] | None,
+) -> CourseProgress:
+    total = sum(counts.values())
+    statuses = [status for status, n in counts.items() if n]
     return CourseProgress(
         course_id=course_id,
         overall_status=course_overall_status(statuses),
-        progress_percent=round_half_up(mean),
-        lecture_count=len(entries),
-        completed_lecture_count=statuses.count("completed"),
-        failed_lecture_count=statuses.count("failed"),
-        in_progress_lecture_count=statuses.count("in_progress"),
-        not_started_lecture_count=statuses.count("not_started"),
-        latest_activity_at=max(activity) if activity else None,
-        lectures=tuple(entries) if include_lectures else None,
+        progress_percent=round_half_up(percent_sum / total) if total else 0,
+        lecture_count=total,
+        completed_lecture_count=counts.get("completed", 0),
+        failed_lecture_count=counts.get("failed", 0),
+        in_progress_lecture_count=counts.get("in_progress", 0),
+        not_started_lecture_count=counts.get("not_started", 0),
+        latest_activity_at=latest_activity_at,
+        lectures=entries,
     )
 
 
