@@ -106,14 +106,7 @@ class PostgresUnitOfWork(SqlRepositories):
         self._conn: Connection | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._database.acquire()
-        try:
-            with _translated():
-                await conn.execute(b"BEGIN")
-        except BaseException:
-            # Cancelled or failed: the connection must go back to the pool whatever happens.
-            await asyncio.shield(self._database.release(conn))
-            raise
+        conn = await self._database.begin()
         self._conn = conn
         super().__init__(_Session(conn))
         return self
@@ -147,8 +140,8 @@ class PostgresDatabase:
     """A Postgres database reached through a pool of autocommit connections.
 
     Each unit of work issues its own BEGIN and COMMIT or ROLLBACK on one pooled connection.
-    The pool checks a connection before handing it out and replaces a broken one, so the
-    service recovers by itself after a server restart, a failover or killed backends.
+    A connection whose BEGIN fails is replaced (see begin()), so the service recovers by
+    itself after a server restart, a failover or killed backends.
 
     `prepare_threshold` is psycopg's: after that many runs on a connection a statement is
     prepared server-side. Behind a transaction-mode pooler (PgBouncer, Supabase's pooler)
@@ -175,9 +168,9 @@ class PostgresDatabase:
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
-            check=self._check,
             name="pegasus",
         )
+        self._max_size = max_size
 
     def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
         """Return a new unit of work (the UnitOfWorkFactory signature).
@@ -224,17 +217,32 @@ class PostgresDatabase:
         finally:
             await self._pool.putconn(conn)
 
-    async def _check(self, conn: Connection) -> None:
-        try:
-            await AsyncConnectionPool.check_connection(conn)
-        except Exception:
-            # One dead connection usually means they all died together (a server restart, a
-            # failover, terminated backends). The pool would meet the others one checkout at
-            # a time, backing off longer after each, past its timeout; test every idle one
-            # now, in a task of its own since an interrupted pool.check() loses connections.
-            if self._sweep is None or self._sweep.done():
-                self._sweep = asyncio.create_task(self._pool.check())
-            raise
+    async def begin(self) -> Connection:
+        """Take a pooled connection and BEGIN on it; a dead connection is replaced.
+
+        BEGIN doubles as the connection check (one round trip instead of a separate empty
+        query on every checkout). A connection that fails it is discarded, and, since one
+        dead connection usually means they all died together (a server restart, a failover,
+        terminated backends), every idle one is tested at once in a task of its own (an
+        interrupted pool.check() loses connections). Then the next connection is tried.
+        """
+        for _ in range(self._max_size + 1):
+            conn = await self.acquire()
+            try:
+                await conn.execute(b"BEGIN")
+            except psycopg.OperationalError as exc:
+                await asyncio.shield(self.release(conn))
+                if not conn.closed:
+                    raise UnavailableError("The database is unavailable.") from exc
+                if self._sweep is None or self._sweep.done():
+                    self._sweep = asyncio.create_task(self._pool.check())
+                continue
+            except BaseException:
+                # Cancelled: the connection must go back to the pool whatever happens.
+                await asyncio.shield(self.release(conn))
+                raise
+            return conn
+        raise UnavailableError("The database is unavailable.")
 
 
 @asynccontextmanager
