@@ -1,0 +1,165 @@
+"""Job throughput on Postgres and Redis, next to a bare Dramatiq no-op actor in the same run.
+
+Baseline: N messages to a no-op actor on a Redis broker, consumed by an in-process Dramatiq
+worker with T threads: messages per second from the first send to the last message handled.
+
+Pegasus: N trivial transcription jobs (a 0.5 s clip, the scripted engine) pushed through
+the whole path: dispatch to Redis, conditional claim in Postgres, heartbeat, the stage's
+storage writes, the fenced completing transaction, by an in-process Dramatiq worker with the
+same T threads and the PegasusLifecycle middleware that `pegasus worker` children use.
+Target: jobs/s at least 50% of the baseline's messages/s.
+
+Run: .venv/bin/python bench/jobs_bench.py [--jobs 2000] [--threads 8]
+Needs the machine's Postgres (PEGASUS_TEST_POSTGRES_URL) and Redis (PEGASUS_TEST_REDIS_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import dramatiq
+import psycopg
+from dramatiq.brokers.redis import RedisBroker
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.audio_fixtures import make_speech_clip  # noqa: E402
+from tests.helpers import ingest  # noqa: E402
+
+from pegasus_adapters.bootstrap import open_pegasus  # noqa: E402
+from pegasus_adapters.dramatiq_queue import QUEUES, setup_broker  # noqa: E402
+from pegasus_adapters.dramatiq_worker import PegasusLifecycle  # noqa: E402
+from pegasus_adapters.settings import Settings  # noqa: E402
+from pegasus_core.jobs import JobStatus  # noqa: E402
+from pegasus_core.pagination import PageRequest  # noqa: E402
+
+POSTGRES = os.environ.get("PEGASUS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("PEGASUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def bare_dramatiq(messages: int, threads: int) -> float:
+    """Return messages/s of a no-op actor through Redis with an in-process worker."""
+    broker = RedisBroker(url=REDIS, namespace=f"bench-bare-{uuid.uuid4().hex}")  # type: ignore[no-untyped-call]
+    done = threading.Semaphore(0)
+
+    def noop(index: int) -> None:
+        done.release()
+
+    actor = dramatiq.actor(broker=broker, actor_name="noop", queue_name="bench", max_retries=0)(
+        noop
+    )
+    worker = dramatiq.Worker(broker, queues={"bench"}, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    try:
+        started = time.perf_counter()
+        for index in range(messages):
+            actor.send(index)
+        for _ in range(messages):
+            done.acquire()
+        return messages / (time.perf_counter() - started)
+    finally:
+        worker.stop()
+        broker.flush_all()
+        broker.close()
+
+
+def pegasus_jobs(jobs: int, threads: int, schema: str, storage: Path) -> float:
+    """Return jobs/s of trivial transcription jobs through dispatch, claim, run, completion."""
+    conninfo = psycopg.conninfo.make_conninfo(POSTGRES, options=f"-c search_path={schema}")
+    namespace = f"bench-jobs-{uuid.uuid4().hex}"
+    settings = Settings(
+        database_url=conninfo,
+        redis_url=REDIS,
+        queue_namespace=namespace,
+        storage_dir=str(storage),
+        transcriber="scripted",
+        generator="scripted",
+        job_heartbeat_sec=5,
+        job_sweep_sec=5,
+    )
+    clip = make_speech_clip(storage.parent / "clip.wav", 0.5, "wav")
+
+    async def seed() -> list[str]:
+        deferred = Settings(**{**_fields(settings), "job_queue": "deferred"})
+        async with open_pegasus(deferred, sweep=False) as pegasus:
+            for index in range(jobs):
+                await ingest(pegasus, clip, lecture_id=f"lec-{index:05d}")
+            return [
+                (await pegasus.submit_transcription(f"lec-{index:05d}")).job.id
+                for index in range(jobs)
+            ]
+
+    job_ids = asyncio.run(seed())
+    broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
+    worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=100)
+    worker.start()
+
+    async def dispatch_and_wait() -> float:
+        async with open_pegasus(settings, sweep=False) as pegasus:
+            started = time.perf_counter()
+            for job_id in job_ids:
+                await pegasus.ports.queue.dispatch(job_id)
+            while True:
+                page = await pegasus.list_jobs(
+                    PageRequest(limit=1), status=JobStatus.COMPLETED.value
+                )
+                if page.total >= jobs:
+                    return jobs / (time.perf_counter() - started)
+                await asyncio.sleep(0.05)
+
+    try:
+        return asyncio.run(dispatch_and_wait())
+    finally:
+        worker.stop()
+        broker.flush_all()
+        broker.close()
+
+
+def _fields(settings: Settings) -> dict[str, object]:
+    return {name: getattr(settings, name) for name in settings.__struct_fields__}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    schema = f"bench_jobs_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="pegasus-jobs-bench-") as tmp:
+            bare = bare_dramatiq(args.jobs, args.threads)
+            ours = pegasus_jobs(args.jobs, args.threads, schema, Path(tmp) / "storage")
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    ratio = ours / bare
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}"
+    )
+    print(
+        f"bare Dramatiq no-op actor: {args.jobs} messages, {args.threads} threads: "
+        f"{bare:,.0f} messages/s"
+    )
+    print(
+        f"Pegasus trivial jobs: {args.jobs} jobs (dispatch, claim, run, completion): "
+        f"{ours:,.0f} jobs/s"
+    )
+    print(f"ratio {ratio:.2f} (target >= 0.50): {'PASS' if ratio >= 0.5 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
