@@ -100,3 +100,32 @@ async def test_the_in_process_limiter_slides(monkeypatch: pytest.MonkeyPatch) ->
     refused = await limiter.hit("k", limit=3, window_sec=35)
     assert not refused.allowed and refused.retry_after_sec == 5
     assert (await limiter.hit("other", limit=3, window_sec=30)).allowed
+
+
+async def test_every_route_in_the_openapi_document_is_guarded(secured: Client) -> None:
+    schema = (await secured.get("/schema/openapi.json")).json()
+    checked = 0
+    for template, operations in schema["paths"].items():
+        path = template
+        for name in (
+            "lecture_id",
+            "course_id",
+            "job_id",
+            "preset_id",
+            "artifact_type",
+            "export_type",
+        ):
+            path = path.replace("{" + name + "}", "x")
+        assert "{" not in path, template
+        for method in operations:
+            public = method == "get" and (path.startswith(("/health", "/metrics", "/schema")))
+            if public:
+                continue
+            send = getattr(secured, method)
+            missing = await send(path)
+            wrong = await send(path, headers={"Authorization": "Bearer wrong"})
+            assert missing.status_code == 401, (method, template, missing.status_code)
+            assert missing.headers["www-authenticate"] == "Bearer"
+            assert wrong.status_code == 403, (method, template, wrong.status_code)
+            checked += 1
+    assert checked >= 25  # every operation but the public health, metrics and schema
