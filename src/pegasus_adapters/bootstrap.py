@@ -159,6 +159,10 @@ async def open_pegasus(
     async with AsyncExitStack() as stack:
         clock = clock or SystemClock()
         uow = await stack.enter_async_context(_open_repository(settings, clock))
+        # Engines first, the queue after: the exit stack closes in reverse, so running job
+        # tasks are cancelled (and left for recovery) before their engines shut down.
+        engine = transcriber or _transcriber(settings, stack)
+        generator = llm or _language_model(settings)
         queue_kind = settings.job_queue or ("dramatiq" if settings.redis_url else "in_process")
         queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue | DramatiqJobQueue
         if queue_kind == "dramatiq":
@@ -187,8 +191,8 @@ async def open_pegasus(
             uow=uow,
             blobs=blobs or _blob_store(settings),
             queue=queue,
-            transcriber=transcriber or _transcriber(settings, stack),
-            llm=llm or _language_model(settings),
+            transcriber=engine,
+            llm=generator,
             probe=PyAvAudioProbe(),
             renderers=renderers(),
             rate_limiter=rate_limiter,

@@ -352,3 +352,27 @@ async def test_the_course_rollup_agrees_with_the_per_lecture_computation(
     assert msgspec.structs.replace(
         full, lectures=None, latest_activity_at=None
     ) == msgspec.structs.replace(brief, latest_activity_at=None)
+
+
+async def test_a_shutdown_hands_running_jobs_back_to_the_queue(
+    tmp_path: Path, speech_clip: Path
+) -> None:
+    engine = ScriptedTranscriber(LECTURE_TEXT, chunk_sec=4.0, max_concurrency=1)
+    started = asyncio.Event()
+
+    async def hang(chunk: ChunkSpan) -> None:
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    engine.before_chunk = hang
+    settings = memory_settings(tmp_path, repository="sqlite", job_queue="in_process")
+    async with open_pegasus(settings, transcriber=engine, sweep=False) as app:
+        await ingest(app, speech_clip, auto_process=True)
+        await asyncio.wait_for(started.wait(), timeout=10)
+    async with open_pegasus(
+        memory_settings(tmp_path, repository="sqlite", job_queue="deferred")
+    ) as later:
+        job = (await later.list_jobs(PageRequest(), lecture_id="lec-1")).items[0]
+        attempts = await later.job_attempts(job.id)
+    assert (job.status, job.attempts, job.dispatched_at) == (JobStatus.QUEUED, 1, None)
+    assert [a.outcome for a in attempts] == ["interrupted"]

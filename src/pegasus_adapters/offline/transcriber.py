@@ -119,6 +119,8 @@ class PocketsphinxTranscriber:
                 self._pool = None
                 await asyncio.to_thread(pool.shutdown, wait=False, cancel_futures=True)
             raise UnavailableError("The offline transcriber's worker process died.") from exc
+        except RuntimeError as exc:  # submit() after aclose(): the process is shutting down
+            raise UnavailableError("The offline transcriber is shutting down.") from exc
 
 
 class PocketsphinxSession:

@@ -52,6 +52,11 @@ async def run_job(ports: Ports, job_id: str) -> None:
     started = time.monotonic()
     try:
         completion = await _with_heartbeat(ctx)
+    except asyncio.CancelledError:
+        # This process is shutting down: hand the job back now rather than leave it to be
+        # found stale, then let the cancellation go on.
+        await asyncio.shield(_interrupted(ctx))
+        raise
     except LeaseLostError:
         await _lost(ctx)
     except (UnavailableError, TimeoutError) as exc:
@@ -161,6 +166,20 @@ async def _finish(
     if changed:
         job_event(lease.job, status=status.value, attempt=lease.attempt, error=error)
     return changed
+
+
+async def _interrupted(ctx: JobContext) -> None:
+    try:
+        await _finish(
+            ctx.ports,
+            ctx.lease,
+            status=JobStatus.QUEUED,
+            outcome="interrupted",
+            error="Interrupted by a shutdown; queued again.",
+        )
+    except Exception:
+        # The database may be going away too: the sweep will find the job stale instead.
+        log.warning("job %s: could not hand back after a shutdown", ctx.lease.job.id)
 
 
 async def _fail(ports: Ports, lease: Lease, error: str) -> None:
