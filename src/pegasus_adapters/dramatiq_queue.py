@@ -81,14 +81,24 @@ def setup_broker(settings: Settings, *extra: Middleware) -> tuple[RedisBroker, A
 
 
 class DramatiqJobQueue:
-    """Sends job ids to the run_job actor through Redis."""
+    """Sends job ids to the run_job actor through Redis.
+
+    In a worker process (run_locally), an urgent dispatch (the sweep's recoveries) that
+    reached Redis is also started at once on this process's loop, a few at a time: a
+    taken-back job then resumes without waiting for a free worker thread. Whichever copy
+    claims first runs; the other is dropped by the conditional claim. With the queue down,
+    nothing runs: the job waits in the database like any other.
+    """
 
     kind = "dramatiq"
+    LOCAL_RECOVERIES = 4
 
     def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:
         self._broker = broker
         self._actor = actor
         self._urgent_actor = urgent_actor
+        self.run_locally = False
+        self._local: set[asyncio.Future[None]] = set()
 
     def bind(self, handler: Handler) -> None:
         """Run this process's jobs with handler (workers; API processes only send)."""
@@ -102,6 +112,11 @@ class DramatiqJobQueue:
             )
         except (redis.RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError("The job queue is unavailable.") from exc
+        handler = Dispatcher.handler
+        if urgent and self.run_locally and handler and len(self._local) < self.LOCAL_RECOVERIES:
+            task: asyncio.Future[None] = asyncio.ensure_future(handler(job_id))
+            self._local.add(task)
+            task.add_done_callback(self._local.discard)
 
     async def check(self) -> None:
         try:
@@ -112,5 +127,8 @@ class DramatiqJobQueue:
             raise UnavailableError("The job queue is unavailable.") from exc
 
     async def aclose(self) -> None:
-        """Close the broker's connections."""
+        """Stop local recoveries (their jobs are handed back) and close the broker."""
+        for task in list(self._local):
+            task.cancel()
+        await asyncio.gather(*self._local, return_exceptions=True)
         await asyncio.to_thread(self._broker.close)

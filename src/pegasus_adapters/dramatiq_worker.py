@@ -20,7 +20,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from pegasus_adapters.dramatiq_queue import QUEUES, setup_broker
+from pegasus_adapters.dramatiq_queue import QUEUES, DramatiqJobQueue, setup_broker
 from pegasus_adapters.settings import Settings, load_settings
 
 log = logging.getLogger("pegasus.worker")
@@ -40,7 +40,10 @@ class PegasusLifecycle(Middleware):
         from pegasus_adapters.bootstrap import open_pegasus
 
         self._stack = AsyncExitStack()
-        await self._stack.enter_async_context(open_pegasus(self._settings))
+        pegasus = await self._stack.enter_async_context(open_pegasus(self._settings))
+        queue = pegasus.ports.queue
+        if isinstance(queue, DramatiqJobQueue):
+            queue.run_locally = True  # this process runs jobs: recoveries start here at once
 
     async def _close(self) -> None:
         if self._stack is not None:
@@ -62,7 +65,7 @@ class PegasusLifecycle(Middleware):
 def run_worker(settings: Settings, *, threads: int) -> None:
     """Consume run_job messages with `threads` threads until SIGTERM or the parent dies."""
     broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
-    worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=200)
+    worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=100)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

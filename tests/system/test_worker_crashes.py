@@ -37,7 +37,7 @@ def worker_env(conninfo: str, namespace: str, storage: Path) -> dict[str, str]:
             "PLC_STORAGE_DIR": str(storage),
             "PLC_TRANSCRIBER": "scripted",
             "PLC_GENERATOR": "scripted",
-            "PLC_SCRIPTED_DELAY_MS": "500",
+            "PLC_SCRIPTED_DELAY_MS": "200",
             "PLC_JOB_HEARTBEAT_SEC": str(HEARTBEAT),
             "PLC_JOB_STALE_SEC": str(STALE),
             "PLC_JOB_SWEEP_SEC": str(SWEEP),
@@ -83,7 +83,7 @@ async def test_jobs_survive_three_killed_workers_without_overlap_or_loss(
             for index in range(LECTURES):
                 await ingest(pegasus, clip, lecture_id=f"lec-{index:03d}", auto_process=True)
             started = time.monotonic()
-            for at in (3.0, 6.5, 10.0):
+            for at in (1.5, 3.0, 4.5):
                 await asyncio.sleep(max(0.0, started + at - time.monotonic()))
                 victims = children_of(supervisor.pid)
                 assert victims, "the supervisor has no worker process"
