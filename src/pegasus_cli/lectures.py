@@ -40,7 +40,7 @@ async def _finish(state: CliState, pegasus: Pegasus, progress: LectureProgress) 
             if stage.status == "failed"
         ]
         raise PegasusError(f"Lecture {lecture_id} failed ({'; '.join(failed)}).")
-    _, _, exports = await pegasus.list_artifacts(lecture_id, PageRequest(limit=1))
+    _, exports = await pegasus.artifact_inventory(lecture_id)
     click.echo(f"Lecture {lecture_id} is ready. Exports:")
     root = state.settings.storage_path.resolve()
     for export in exports:

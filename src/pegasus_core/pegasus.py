@@ -246,6 +246,12 @@ class Pegasus:
             self.ports, lecture_id, page, artifact_type=artifact_type, preset_id=preset_id
         )
 
+    async def artifact_inventory(
+        self, lecture_id: str
+    ) -> tuple[list[ArtifactRecord], list[ExportRecord]]:
+        """Return the lecture's artifact and export records (no documents are read)."""
+        return await queries.artifact_inventory(self.ports, lecture_id)
+
     async def get_artifact(self, lecture_id: str, artifact_type: str) -> AnyArtifact:
         """Return one artifact document."""
         return await queries.get_artifact(self.ports, lecture_id, artifact_type)

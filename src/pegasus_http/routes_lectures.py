@@ -9,7 +9,6 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pegasus_core.lectures import Lecture
-from pegasus_core.pagination import PageRequest
 from pegasus_core.use_cases.deletion import LectureDeletion
 from pegasus_core.use_cases.reports import IntegrityReport
 from pegasus_http.bodies import optional_body
@@ -92,13 +91,13 @@ class LectureController(Controller):
     async def summary(self, pegasus: Facade, lecture_id: PathId) -> LectureSummaryBody:
         """Return the lecture with its artifact and export counts and stage snapshot."""
         result = await pegasus.lecture_progress(lecture_id)
-        records, _, exports = await pegasus.list_artifacts(lecture_id, PageRequest(limit=500))
+        records, exports = await pegasus.artifact_inventory(lecture_id)
         snap = result.snapshot
         return LectureSummaryBody(
             lecture=result.lecture,
-            artifact_count=records.total,
+            artifact_count=len(records),
             export_count=len(exports),
-            artifact_types=sorted(r.artifact_type.value for r in records.items),
+            artifact_types=sorted(r.artifact_type.value for r in records),
             export_types=sorted(e.export_type.value for e in exports),
             overall_status=snap.overall_status,
             progress_percent=snap.progress_percent,

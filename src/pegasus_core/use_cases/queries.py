@@ -28,7 +28,7 @@ from pegasus_core.errors import (
 from pegasus_core.ids import parse_id
 from pegasus_core.jobs import Job, JobStatus, JobType
 from pegasus_core.lectures import Course, Lecture, LectureStatus
-from pegasus_core.pagination import Page, PageRequest
+from pegasus_core.pagination import MAX_LIMIT, Page, PageRequest
 from pegasus_core.ports.blob_store import read_all
 from pegasus_core.ports.repository import UnitOfWork
 from pegasus_core.presets import require_preset
@@ -189,6 +189,18 @@ async def list_artifacts(
             data = await read_all(ports.blobs, record.storage_path)
             documents[record.artifact_type.value] = msgspec.json.decode(data, type=AnyArtifact)
     return records, documents, exports
+
+
+async def artifact_inventory(
+    ports: Ports, lecture_id: str
+) -> tuple[list[ArtifactRecord], list[ExportRecord]]:
+    """Return the lecture's artifact and export records, without reading any document."""
+    parse_id(lecture_id, field="lecture_id")
+    async with ports.uow(read_only=True) as uow:
+        await require_lecture(uow, lecture_id)
+        records = await uow.artifacts.list(PageRequest(limit=MAX_LIMIT), lecture_id=lecture_id)
+        exports = await uow.artifacts.list_exports(lecture_id)
+    return list(records.items), exports
 
 
 async def get_artifact(ports: Ports, lecture_id: str, artifact_type: str) -> AnyArtifact:
