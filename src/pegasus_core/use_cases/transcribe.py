@@ -51,7 +51,8 @@ async def _transcribe_all(ctx: JobContext, session: TranscriptionSession) -> Com
     done = await _finished_chunks(ctx, spans)
     resumed = len(done)
     total = max(1, len(spans))
-    await ctx.beat(progress=len(done) / total)
+    if done:  # a resumed job shows what it already has (a fresh one is at 0 already)
+        await ctx.beat(progress=len(done) / total)
     limit = asyncio.Semaphore(max(1, ports.transcriber.max_concurrency))
     lock = asyncio.Lock()
 
