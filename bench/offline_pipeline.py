@@ -51,6 +51,7 @@ PIPELINE_TARGET = 0.5  # ingest -> completed, as a fraction of the audio duratio
 POLL_SEC = 0.05
 LECTURE_ID = "bench-lecture"
 WIDTH = 78
+BUSY_ELSEWHERE = 0.2  # cores used by other processes or the hypervisor worth a warning
 
 
 # --- Audio -----------------------------------------------------------------------------------
@@ -136,13 +137,14 @@ class CpuSample:
 
 @dataclass(frozen=True)
 class CpuUse:
+    seconds: float  # CPU seconds this benchmark used
     ours: float  # cores busy with this benchmark, on average
     others: float  # cores busy with anything else on the machine
     steal: float
 
     def describe(self) -> str:
         return (
-            f"cpu: this benchmark {self.ours:.2f} cores, other processes {self.others:.2f}, "
+            f"this benchmark {self.ours:.2f} cores, other processes {self.others:.2f}, "
             f"steal {self.steal:.2f}"
         )
 
@@ -189,6 +191,7 @@ def cpu_use(start: CpuSample | None, end: CpuSample | None) -> CpuUse | None:
     span = end.at - start.at
     ours = (end.ours - start.ours) / span
     return CpuUse(
+        seconds=end.ours - start.ours,
         ours=ours,
         others=max(0.0, (end.busy - start.busy) / span - ours),
         steal=(end.steal - start.steal) / span,
@@ -369,19 +372,18 @@ def seconds_between(a: datetime | None, b: datetime | None) -> str:
     return f"{(b - a).total_seconds():.2f} s"
 
 
-def report(
-    audio: BuiltAudio,
-    pool: TranscriptionRun,
-    single: TranscriptionRun,
-    pipeline: PipelineRun,
-) -> list[str]:
+def contention(label: str, use: CpuUse | None) -> list[str]:
+    if use is None:
+        return []
+    lines = [info(f"cpu, {label}", use.describe())]
+    if use.others + use.steal > BUSY_ELSEWHERE:
+        lines.append(info("", "NOTE: the machine was busy elsewhere: wall times are inflated"))
+    return lines
+
+
+def machine_lines(audio: BuiltAudio) -> list[str]:
     cpus = os.cpu_count() or 1
-    speed_target_applies = cpus >= 2
-    warm_ratio = single.warm_sec / pool.warm_sec
-    cold_ratio = single.cold_sec / pool.cold_sec
-    fraction = pipeline.total_sec / audio.duration_sec
-    differing = sum(a != b for a, b in zip(pool.texts, single.texts, strict=True))
-    lines = [
+    return [
         "=" * WIDTH,
         "Pegasus offline pipeline benchmark",
         "=" * WIDTH,
@@ -398,21 +400,42 @@ def report(
             f"{audio.copies:.2f} x samples/lecture.opus, {GAP_SEC:g} s gaps",
         ),
         info("file", f"{audio.size_bytes / 1e6:.2f} MB, built in {audio.build_sec:.1f} s"),
-        "Transcription: same file, open (decode + plan) then every chunk",
-        f"  {'':<36} {'pool':>14}  {'single':>14}",
-        f"  {'processes':<36} {pool.processes:>14}  {single.processes:>14}",
     ]
+
+
+def transcription_lines(
+    audio: BuiltAudio, pool: TranscriptionRun, single: TranscriptionRun
+) -> list[str]:
+    target_applies = (os.cpu_count() or 1) >= 2
+    warm_ratio = single.warm_sec / pool.warm_sec
+    cold_ratio = single.cold_sec / pool.cold_sec
+    differing = sum(a != b for a, b in zip(pool.texts, single.texts, strict=True))
 
     def pair(label: str, a: float, b: float, unit: str = " s") -> str:
         return f"  {label:<36} {a:>12.2f}{unit}  {b:>12.2f}{unit}".rstrip()
 
-    lines += [
+    def speedup(label: str, ratio: float) -> str:
+        ok = ratio >= SPEEDUP_TARGET if target_applies else None
+        return row(label, f"{ratio:.2f}x", f"target >= {SPEEDUP_TARGET}x on 2 cores: {verdict(ok)}")
+
+    return [
+        "Transcription: same file, open (decode + plan) then every chunk",
+        f"  {'':<36} {'pool':>14}  {'single':>14}",
+        f"  {'processes':<36} {pool.processes:>14}  {single.processes:>14}",
         pair("warm-up (pool start + model load)", pool.warmup_sec, single.warmup_sec),
         pair("open: decode + plan", pool.open_sec, single.open_sec),
         pair(f"recognise {pool.chunk_count} chunks", pool.recognise_sec, single.recognise_sec),
         pair("session close", pool.close_sec, single.close_sec),
         pair("total, warm pool", pool.warm_sec, single.warm_sec),
         pair("total, including warm-up", pool.cold_sec, single.cold_sec),
+        *(
+            [
+                pair("cpu time used (warm run)", pool.cpu.seconds, single.cpu.seconds),
+                pair("cores kept busy (warm run)", pool.cpu.ours, single.cpu.ours, "  "),
+            ]
+            if pool.cpu and single.cpu
+            else []
+        ),
         pair(
             "real-time factor (warm, wall/audio)",
             pool.warm_sec / audio.duration_sec,
@@ -429,23 +452,16 @@ def report(
             f"{differing} of {len(pool.texts)} differ"
             + (" (the decoder keeps state between chunks)" if differing else ""),
         ),
-        row(
-            "speedup single/pool, warm pool",
-            f"{warm_ratio:.2f}x",
-            f"target >= {SPEEDUP_TARGET}x on 2 cores: "
-            + verdict(warm_ratio >= SPEEDUP_TARGET if speed_target_applies else None),
-        ),
-        row(
-            "speedup single/pool, incl. warm-up",
-            f"{cold_ratio:.2f}x",
-            f"target >= {SPEEDUP_TARGET}x on 2 cores: "
-            + verdict(cold_ratio >= SPEEDUP_TARGET if speed_target_applies else None),
-        ),
-        *(
-            info(f"{run.processes}-process run", run.cpu.describe())
-            for run in (pool, single)
-            if run.cpu is not None
-        ),
+        speedup("speedup single/pool, warm pool", warm_ratio),
+        speedup("speedup single/pool, incl. warm-up", cold_ratio),
+        *contention("pool run (warm)", pool.cpu),
+        *contention("single run (warm)", single.cpu),
+    ]
+
+
+def pipeline_lines(audio: BuiltAudio, pipeline: PipelineRun) -> list[str]:
+    fraction = pipeline.total_sec / audio.duration_sec
+    lines = [
         "Pipeline: open_pegasus (SQLite, local storage, in-process jobs, offline engines)",
         row("ingest (store + probe + record)", f"{pipeline.ingest_sec:.2f} s"),
     ]
@@ -460,7 +476,8 @@ def report(
             )
         )
         previous_end = job.finished_at
-    lines += [
+    return [
+        *lines,
         row(
             "last job end -> poll saw it",
             seconds_between(previous_end, pipeline.completed_at),
@@ -472,35 +489,44 @@ def report(
             f"{fraction:.3f}",
             f"target <= {PIPELINE_TARGET}: {verdict(fraction <= PIPELINE_TARGET)}",
         ),
-        *([info("ingest -> completed", pipeline.cpu.describe())] if pipeline.cpu else []),
-        "=" * WIDTH,
+        *contention("ingest -> completed", pipeline.cpu),
     ]
-    return lines
 
 
 # --- Main ------------------------------------------------------------------------------------
 
 
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def show(lines: list[str]) -> None:
+    print("\n".join(lines), flush=True)
+
+
 async def run(minutes: float, workdir: Path) -> int:
-    print(f"building a {minutes:g}-minute lecture in {workdir} ...", flush=True)
+    """Print the report section by section (stdout), progress on stderr."""
+    progress(f"building a {minutes:g}-minute lecture in {workdir} ...")
     audio = build_lecture(workdir / "lecture.opus", minutes)
     clip = build_clip(workdir / "warmup.wav", WARMUP_CLIP_SEC)
+    show(machine_lines(audio))
     cpus = os.cpu_count() or 1
-    print(f"transcribing with a pool of {cpus} processes ...", flush=True)
+    progress(f"transcribing with a pool of {cpus} processes ...")
     pool = await measure_transcription(cpus, audio.path, clip)
-    print("transcribing with a single process ...", flush=True)
+    progress("transcribing with a single process ...")
     single = await measure_transcription(1, audio.path, clip)
-    print("running the whole pipeline ...", flush=True)
-    timeout = max(600.0, 5 * audio.duration_sec)
+    show(transcription_lines(audio, pool, single))
+    progress("running the whole pipeline ...")
     # A fresh storage per run: a kept DIR must not hand an old run's jobs to this one's sweep.
     storage = workdir / time.strftime("storage-%Y%m%d-%H%M%S")
+    timeout = max(600.0, 5 * audio.duration_sec)
     pipeline = await measure_pipeline(audio.path, storage, timeout)
-    print("\n".join(report(audio, pool, single, pipeline)), flush=True)
+    show([*pipeline_lines(audio, pipeline), "=" * WIDTH])
     if pipeline.status != "completed":
         for job in pipeline.jobs:
             if job.error:
-                print(f"{job.job_type.value} job: {job.error}", file=sys.stderr)
-        print(f"pipeline ended {pipeline.status!r}, not completed", file=sys.stderr)
+                progress(f"{job.job_type.value} job: {job.error}")
+        progress(f"pipeline ended {pipeline.status!r}, not completed")
         return 1
     return 0
 

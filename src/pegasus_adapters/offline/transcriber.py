@@ -194,8 +194,10 @@ def _recognise(pcm: Path, first_sample: int, last_sample: int) -> list[Segment]:
         data = f.read((last_sample - first_sample) * SAMPLE_BYTES)
     if not data:
         return []
-    # One full_utt call per chunk: batch normalisation makes the result independent of which
-    # chunk this process decoded before (live mode would carry it over).
+    # The decoder carries feature state (normalisation) from one utterance to the next, so a
+    # chunk's words would depend on which chunk this process decoded before: reset it, so a
+    # transcript is the same whichever pool process took which chunk, resumed or not.
+    _decoder.reinit_feat()
     _decoder.start_utt()
     _decoder.process_raw(data, full_utt=True)
     _decoder.end_utt()
