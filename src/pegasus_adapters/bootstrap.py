@@ -22,7 +22,13 @@ from pegasus_core.ports.rate_limiter import RateLimiter
 from pegasus_core.ports.renderer import Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
 from pegasus_core.ports.transcriber import Transcriber
-from pegasus_core.rendering import render_anki_csv, render_json, render_markdown
+from pegasus_core.rendering import (
+    render_anki_csv,
+    render_json,
+    render_markdown,
+    render_srt,
+    render_vtt,
+)
 
 log = logging.getLogger("pegasus")
 
@@ -52,6 +58,8 @@ def renderers() -> Renderers:
         ExportType.MARKDOWN: render_markdown,
         ExportType.JSON: render_json,
         ExportType.ANKI: render_anki_csv,
+        ExportType.SRT: render_srt,
+        ExportType.VTT: render_vtt,
     }
 
 

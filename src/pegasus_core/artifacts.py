@@ -182,6 +182,8 @@ class ExportType(StrEnum):
     MARKDOWN = "markdown"
     JSON = "json"
     ANKI = "anki"
+    SRT = "srt"
+    VTT = "vtt"
 
 
 # File extension and media type (text types are UTF-8; servers add the charset parameter).
@@ -189,6 +191,8 @@ EXPORT_FORMATS: dict[ExportType, tuple[str, str]] = {
     ExportType.MARKDOWN: ("md", "text/markdown"),
     ExportType.JSON: ("json", "application/json"),
     ExportType.ANKI: ("csv", "text/csv"),
+    ExportType.SRT: ("srt", "application/x-subrip"),
+    ExportType.VTT: ("vtt", "text/vtt"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Text exports rendered from the stored study material: Markdown, JSON, Anki CSV."""
+"""Text exports rendered from the stored study material: Markdown, JSON, Anki CSV, subtitles."""
 
 from __future__ import annotations
 
@@ -94,3 +94,38 @@ def render_anki_csv(bundle: ExportBundle) -> bytes:
         tags = " ".join(tag.replace(" ", "_") for tag in card.tags)
         writer.writerow([card.front, card.back, tags])
     return out.getvalue().encode("utf-8")
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _cues(bundle: ExportBundle) -> list[tuple[float, float, str]]:
+    # One cue per segment; a zero-length segment is shown briefly rather than dropped.
+    return [
+        (seg.start_sec, max(seg.end_sec, seg.start_sec + 0.001), " ".join(seg.text.split()))
+        for seg in bundle.transcript.segments
+        if seg.text.strip()
+    ]
+
+
+def render_srt(bundle: ExportBundle) -> bytes:
+    """Render the transcript segments as SubRip subtitles."""
+    blocks = [
+        f"{index}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n"
+        for index, (start, end, text) in enumerate(_cues(bundle), 1)
+    ]
+    return "\n".join(blocks).encode("utf-8")
+
+
+def render_vtt(bundle: ExportBundle) -> bytes:
+    """Render the transcript segments as WebVTT subtitles."""
+    blocks = ["WEBVTT\n"] + [
+        f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{text}\n"
+        for start, end, text in _cues(bundle)
+    ]
+    return "\n".join(blocks).encode("utf-8")

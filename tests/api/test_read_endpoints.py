@@ -87,7 +87,7 @@ async def test_a_processed_lecture_through_every_read(
     assert set(progress["stages"]) == {"transcription", "generation", "export"}
 
     summary = (await client.get("/lectures/lec-1/summary")).json()
-    assert summary["artifactCount"] == 5 and summary["exportCount"] == 3
+    assert summary["artifactCount"] == 5 and summary["exportCount"] == 5
     assert summary["links"]["exports"]["markdown"] == "/exports/lec-1/markdown"
 
     artifacts = (await client.get("/lectures/lec-1/artifacts")).json()
