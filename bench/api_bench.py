@@ -682,17 +682,16 @@ def bare_request(pool: AsyncConnectionPool[Any]) -> Request:
 
 
 def framed_request(database: PostgresDatabase) -> Request:
-    """The statements inside the unit of work's framing, on the adapter's own pool class.
+    """The statements the way a read-only unit of work runs them, on the adapter's pool.
 
-    acquire() runs the pool's connection check (an empty query), then BEGIN, the statements,
-    and release() rolls the read-only transaction back: PostgresUnitOfWork's round trips.
+    PostgresDatabase.first() takes a pooled connection and runs the first statement as its
+    connection check; the rest follow in autocommit (no BEGIN, no ROLLBACK).
     """
 
     async def request(statements: list[Statement]) -> None:
-        conn = await database.acquire()
+        conn, _ = await database.first(lambda conn: _run_statements(conn, statements[:1]))
         try:
-            await conn.execute(b"BEGIN")
-            await _run_statements(conn, statements)
+            await _run_statements(conn, statements[1:])
         finally:
             await database.release(conn)
 

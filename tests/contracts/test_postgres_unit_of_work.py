@@ -95,6 +95,25 @@ async def test_literal_percent_signs_reach_the_server_intact(
         assert await session.fetch("SELECT '%' AS a") == [{"a": "%"}]
 
 
+async def test_a_read_only_unit_of_work_holds_no_transaction_open(
+    postgres_uow_factory: PostgresDatabase,
+) -> None:
+    # Reads skip BEGIN and ROLLBACK: each statement is its own autocommit transaction, and
+    # a unit of work that reads nothing takes no connection at all.
+    async with postgres_uow_factory(read_only=True) as uow:
+        assert uow._autocommit is not None and uow._autocommit.conn is None
+        assert await uow.courses.get("c1") is None
+        conn = uow._autocommit.conn
+        assert conn is not None
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert (await uow.now()).tzinfo is not None
+        await uow.commit()  # nothing to commit, and no error
+    async with postgres_uow_factory() as uow:
+        await uow.courses.get("c1")
+        assert uow._conn is not None
+        assert uow._conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+
+
 async def test_open_pegasus_runs_the_whole_pipeline_on_postgres(
     postgres_conninfo: str,
     tmp_path: Path,

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -22,6 +22,7 @@ from pegasus_adapters.sql.unit_of_work import SqlRepositories
 from pegasus_core.errors import UnavailableError
 
 Connection = psycopg.AsyncConnection[Any]
+T = TypeVar("T")
 
 # psycopg's own default: a statement is prepared server-side on its 5th run on a connection.
 DEFAULT_PREPARE_THRESHOLD = 5
@@ -75,43 +76,87 @@ def _translated() -> Iterator[None]:
         raise UnavailableError("The database is unavailable.") from exc
 
 
+async def _execute(conn: Connection, sql: str, params: Mapping[str, Any] | None) -> int:
+    # Always pass a mapping, even empty: psycopg only unescapes `%%` when given params.
+    async with conn.cursor() as cursor:
+        await cursor.execute(to_pyformat(sql), params or {})
+        return cursor.rowcount
+
+
+async def _fetch(conn: Connection, sql: str, params: Mapping[str, Any] | None) -> Sequence[Row]:
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(to_pyformat(sql), params or {})
+        return await cursor.fetchall()
+
+
 class _Session:
+    """The statements of a read-write unit of work, on the connection its BEGIN checked."""
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        # Always pass a mapping, even empty: psycopg only unescapes `%%` when given params.
         with _translated():
-            async with self._conn.cursor() as cursor:
-                await cursor.execute(to_pyformat(sql), params or {})
-                return cursor.rowcount
+            return await _execute(self._conn, sql, params)
 
     async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
         with _translated():
-            async with self._conn.cursor(row_factory=dict_row) as cursor:
-                await cursor.execute(to_pyformat(sql), params or {})
-                return await cursor.fetchall()
+            return await _fetch(self._conn, sql, params)
+
+
+class _AutocommitSession:
+    """The statements of a read-only unit of work, each its own autocommit transaction.
+
+    No connection is taken until the first statement, and that statement doubles as the
+    connection check (see PostgresDatabase.first): a read costs its own round trips only.
+    """
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+        self.conn: Connection | None = None
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        return await self._run(functools.partial(_execute, sql=sql, params=params))
+
+    async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
+        return await self._run(functools.partial(_fetch, sql=sql, params=params))
+
+    async def _run(self, statement: Callable[[Connection], Awaitable[T]]) -> T:
+        if self.conn is None:
+            self.conn, result = await self._database.first(statement)
+            return result
+        with _translated():
+            return await statement(self.conn)
 
 
 class PostgresUnitOfWork(SqlRepositories):
     """One Postgres transaction (READ COMMITTED, the server's default) on a pooled connection.
 
-    Every unit of work begins a plain read-write transaction: under MVCC readers never block
-    writers anyway, and the contract lets a read-only unit of work attempt a conditional
-    write that matches nothing (a claim that finds no queued job), which READ ONLY refuses.
+    A read-write unit of work begins a plain transaction. A read-only one runs each
+    statement in its own autocommit transaction, sparing the BEGIN and ROLLBACK round trips:
+    under READ COMMITTED every statement of a transaction takes a fresh snapshot anyway, so
+    readers see exactly what they would inside one. The contract lets a read-only unit of
+    work attempt a conditional write that matches nothing (a claim that finds no queued job).
     """
 
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, read_only: bool = False) -> None:
         self._database = database
+        self._read_only = read_only
         self._conn: Connection | None = None
+        self._autocommit: _AutocommitSession | None = None
 
     async def __aenter__(self) -> Self:
-        conn = await self._database.begin()
-        self._conn = conn
-        super().__init__(_Session(conn))
+        if self._read_only:
+            self._autocommit = _AutocommitSession(self._database)
+            super().__init__(self._autocommit)
+        else:
+            self._conn = await self._database.begin()
+            super().__init__(_Session(self._conn))
         return self
 
     async def commit(self) -> None:
+        if self._read_only:
+            return  # every statement committed on its own
         assert self._conn is not None
         if self._conn.info.transaction_status == TransactionStatus.INERROR:
             # Postgres answers COMMIT in a failed transaction with a silent ROLLBACK; a caller
@@ -121,19 +166,22 @@ class PostgresUnitOfWork(SqlRepositories):
             await self._conn.execute(b"COMMIT")
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._conn is not None
-        # release() rolls back an unfinished transaction; shielded so a cancelled task still
-        # returns its connection.
-        await asyncio.shield(self._database.release(self._conn))
+        conn = self._autocommit.conn if self._autocommit is not None else self._conn
+        if conn is not None:
+            # release() rolls back an unfinished transaction; shielded so a cancelled task
+            # still returns its connection.
+            await asyncio.shield(self._database.release(conn))
 
     async def now(self) -> datetime:
-        assert self._conn is not None
-        with _translated():
-            cursor = await self._conn.execute(b"SELECT clock_timestamp()")
-            row = await cursor.fetchone()
-        assert row is not None
-        value: datetime = row[0]
+        rows = await (self._autocommit or _Session(self._checked_conn())).fetch(
+            "SELECT clock_timestamp() AS now"
+        )
+        value: datetime = rows[0]["now"]
         return value.astimezone(UTC)
+
+    def _checked_conn(self) -> Connection:
+        assert self._conn is not None
+        return self._conn
 
 
 class PostgresDatabase:
@@ -175,9 +223,9 @@ class PostgresDatabase:
     def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
         """Return a new unit of work (the UnitOfWorkFactory signature).
 
-        read_only changes nothing here: see PostgresUnitOfWork.
+        A read-only one runs its statements in autocommit: see PostgresUnitOfWork.
         """
-        return PostgresUnitOfWork(self)
+        return PostgresUnitOfWork(self, read_only=read_only)
 
     async def open(self) -> None:
         """Open the pool (waiting for its first connection) and apply pending migrations."""
@@ -218,18 +266,25 @@ class PostgresDatabase:
             await self._pool.putconn(conn)
 
     async def begin(self) -> Connection:
-        """Take a pooled connection and BEGIN on it; a dead connection is replaced.
+        """Take a pooled connection and BEGIN on it; a dead connection is replaced."""
+        conn, _ = await self.first(_begin)
+        return conn
 
-        BEGIN doubles as the connection check (one round trip instead of a separate empty
-        query on every checkout). A connection that fails it is discarded, and, since one
-        dead connection usually means they all died together (a server restart, a failover,
-        terminated backends), every idle one is tested at once in a task of its own (an
-        interrupted pool.check() loses connections). Then the next connection is tried.
+    async def first(self, statement: Callable[[Connection], Awaitable[T]]) -> tuple[Connection, T]:
+        """Take a pooled connection and run a unit of work's first statement on it.
+
+        The first statement doubles as the connection check (one round trip instead of a
+        separate empty query on every checkout). A connection that fails it is discarded,
+        and, since one dead connection usually means they all died together (a server
+        restart, a failover, terminated backends), every idle one is tested at once in a task
+        of its own (an interrupted pool.check() loses connections). Then the statement is
+        tried on the next connection: it is the first of its unit of work, so running it
+        again is safe. Returns the connection (the caller releases it) and the result.
         """
         for _ in range(self._max_size + 1):
             conn = await self.acquire()
             try:
-                await conn.execute(b"BEGIN")
+                result = await statement(conn)
             except psycopg.OperationalError as exc:
                 await asyncio.shield(self.release(conn))
                 if not conn.closed:
@@ -238,11 +293,16 @@ class PostgresDatabase:
                     self._sweep = asyncio.create_task(self._pool.check())
                 continue
             except BaseException:
-                # Cancelled: the connection must go back to the pool whatever happens.
+                # Cancelled, or a statement error: the connection goes back whatever happens.
                 await asyncio.shield(self.release(conn))
-                raise
-            return conn
+                with _translated():
+                    raise
+            return conn, result
         raise UnavailableError("The database is unavailable.")
+
+
+async def _begin(conn: Connection) -> None:
+    await conn.execute(b"BEGIN")
 
 
 @asynccontextmanager
