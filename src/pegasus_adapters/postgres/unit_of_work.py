@@ -143,6 +143,7 @@ class PostgresUnitOfWork(SqlRepositories):
         self._database = database
         self._read_only = read_only
         self._conn: Connection | None = None
+        self._began_at: datetime | None = None
         self._autocommit: _AutocommitSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -150,7 +151,7 @@ class PostgresUnitOfWork(SqlRepositories):
             self._autocommit = _AutocommitSession(self._database)
             super().__init__(self._autocommit)
         else:
-            self._conn = await self._database.begin()
+            self._conn, self._began_at = await self._database.begin()
             super().__init__(_Session(self._conn))
         return self
 
@@ -173,15 +174,18 @@ class PostgresUnitOfWork(SqlRepositories):
             await asyncio.shield(self._database.release(conn))
 
     async def now(self) -> datetime:
-        rows = await (self._autocommit or _Session(self._checked_conn())).fetch(
-            "SELECT clock_timestamp() AS now"
-        )
+        """Return the database's clock: when the transaction began (read with its BEGIN).
+
+        Every caller asks at the start of its unit of work (claims, heartbeats, the sweep),
+        so the transaction's start is the time they mean, at no extra round trip. A read-only
+        unit of work has no transaction: it asks the server.
+        """
+        if self._began_at is not None:
+            return self._began_at
+        assert self._autocommit is not None
+        rows = await self._autocommit.fetch("SELECT clock_timestamp() AS now")
         value: datetime = rows[0]["now"]
         return value.astimezone(UTC)
-
-    def _checked_conn(self) -> Connection:
-        assert self._conn is not None
-        return self._conn
 
 
 class PostgresDatabase:
@@ -265,10 +269,13 @@ class PostgresDatabase:
         finally:
             await self._pool.putconn(conn)
 
-    async def begin(self) -> Connection:
-        """Take a pooled connection and BEGIN on it; a dead connection is replaced."""
-        conn, _ = await self.first(_begin)
-        return conn
+    async def begin(self) -> tuple[Connection, datetime]:
+        """Take a pooled connection and BEGIN on it; a dead connection is replaced.
+
+        Returns the connection and the database's clock when the transaction began, read in
+        the same round trip as BEGIN.
+        """
+        return await self.first(_begin)
 
     async def first(self, statement: Callable[[Connection], Awaitable[T]]) -> tuple[Connection, T]:
         """Take a pooled connection and run a unit of work's first statement on it.
@@ -301,8 +308,14 @@ class PostgresDatabase:
         raise UnavailableError("The database is unavailable.")
 
 
-async def _begin(conn: Connection) -> None:
-    await conn.execute(b"BEGIN")
+async def _begin(conn: Connection) -> datetime:
+    # One round trip: the simple query protocol carries both statements.
+    cursor = await conn.execute(b"BEGIN; SELECT clock_timestamp()")
+    cursor.nextset()
+    row = await cursor.fetchone()
+    assert row is not None
+    started: datetime = row[0]
+    return started.astimezone(UTC)
 
 
 @asynccontextmanager

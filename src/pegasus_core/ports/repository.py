@@ -366,7 +366,7 @@ class UnitOfWork(Protocol):
         ...
 
     async def now(self) -> datetime:
-        """Return the database's current time.
+        """Return the database's current time (an adapter may return the transaction's start).
 
         Heartbeats, claims and the stale check use it, never a worker's own clock, so workers
         on machines whose clocks disagree still agree on which jobs are stale.
