@@ -8,6 +8,7 @@ is stored. Tokens never reach the logs; readiness and errors never name a DSN, h
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -118,11 +119,17 @@ def test_unauthenticated_uploads_are_refused_before_their_body_and_tokens_stay_o
                 )
             assert created.status_code == 201, created.text
             http.get("/lectures/%0A", headers={"Authorization": f"Bearer {WRITE}"})
+            # Log injection: a newline in an id, a tab and a forged line in the request id.
+            forged = {"Authorization": f"Bearer {READ}", "x-request-id": b"a\tforged-line"}
+            assert http.get("/lectures/abc%0D%0Aforged-line", headers=forged).status_code == 400
             http.post("/lectures/x/export", headers={"Authorization": "Bearer wrong-token-00c4"})
     logs = b"".join(path.read_bytes() for path in tmp_path.glob("serve-*.log"))
     assert b"/lectures" in logs  # the access log was captured
     for secret in (WRITE, READ, "wrong-token-00c4"):
         assert secret.encode() not in logs, secret
+    for line in logs.splitlines():  # one JSON record a line: nothing forged a line of its own
+        record = json.loads(line)
+        assert "forged-line" not in str(record.get("request_id")), record
 
 
 @pytest.mark.postgres

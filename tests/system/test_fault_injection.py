@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -311,9 +312,23 @@ def test_postgres_going_away_under_the_workers(
         c.worker_proxy.cut()  # the workers lose Postgres, mid-job; the API keeps it
         wait_for_outcome(c, ids, "lost")  # taken back by the API's sweep: stale heartbeat
         c.worker_proxy.restore()
-        wait_for_batch(c, ids)
-        assert c.worker_proxy.reset >= 1
-        account(c, "Postgres gone (worker side)", ids, say)
+        # Then Postgres goes away for every process at once, mid-batch, and comes back.
+        more = submit(c, clip, "pg-all")
+        wait_until(
+            lambda: c.rows("SELECT count(*) FROM jobs WHERE status = 'running'")[0][0] >= 1,
+            timeout=30,
+            what="a running job",
+            interval=0.05,
+        )
+        resets = c.api_proxy.reset + c.worker_proxy.reset
+        c.api_proxy.cut()
+        c.worker_proxy.cut()
+        time.sleep(STALE + 2)  # longer than a heartbeat may be stale
+        c.api_proxy.restore()
+        c.worker_proxy.restore()
+        wait_for_batch(c, [*ids, *more])
+        assert c.api_proxy.reset + c.worker_proxy.reset > resets  # connections were cut
+        account(c, "Postgres gone (workers, then everyone)", [*ids, *more], say)
 
 
 def test_redis_going_away(postgres_conninfo: str, tmp_path: Path, clip: Path, say: Say) -> None:
