@@ -34,3 +34,16 @@ async def ingest(
         auto_process=auto_process,
     )
     return await pegasus.ingest_lecture(request, file_chunks(path))
+
+
+def sqlite_rows(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of a SQLite database, read-only (a second reader is fine in WAL)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }

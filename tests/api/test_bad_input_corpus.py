@@ -17,13 +17,13 @@ from urllib.parse import quote
 import pytest
 from litestar.testing import AsyncTestClient
 
-from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.bootstrap import SQLITE_FILE, open_pegasus
 from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
 from pegasus_core.pegasus import Pegasus
 from pegasus_http.app import create_app
 from tests.api.test_hostile_input import snapshot
 from tests.conftest import memory_settings
-from tests.helpers import ingest
+from tests.helpers import ingest, sqlite_rows
 from tests.hostile_corpus import (
     AUDIO_CASES,
     NEWLINE_IDS,
@@ -331,8 +331,17 @@ async def api(
             yield pegasus, client, settings.storage_path
 
 
+async def state(pegasus: Pegasus, storage: Path) -> dict[str, Any]:
+    """The records through the repositories, every row of every table, every stored file."""
+    return {
+        **await snapshot(pegasus),
+        "rows": sqlite_rows(storage / SQLITE_FILE),
+        "files": [f for f in stored_files(storage) if not f.startswith(SQLITE_FILE)],
+    }
+
+
 async def unchanged(pegasus: Pegasus, storage: Path, before: dict[str, Any]) -> list[str]:
-    after = {**await snapshot(pegasus), "files": stored_files(storage)}
+    after = await state(pegasus, storage)
     return [
         f"{key} changed: {before[key]!r} -> {after[key]!r}"
         for key in before
@@ -353,7 +362,8 @@ async def test_refused_files_get_their_problem_and_leave_nothing(
     api: tuple[Pegasus, Client, Path], corpus_files: dict[str, Path]
 ) -> None:
     pegasus, client, storage = api
-    before = {**await snapshot(pegasus), "files": stored_files(storage)}
+    before = await state(pegasus, storage)
+    assert before["rows"]["jobs"] and before["rows"]["job_attempts"] and before["files"]
     report: list[str] = []
     for index, case in enumerate(REFUSED):
         response = await upload(client, case, corpus_files[case.name], f"refused-{index}")
@@ -399,7 +409,8 @@ async def test_hostile_requests_get_their_problem_and_change_nothing(
     api: tuple[Pegasus, Client, Path],
 ) -> None:
     pegasus, client, storage = api
-    before = {**await snapshot(pegasus), "files": stored_files(storage)}
+    before = await state(pegasus, storage)
+    assert before["rows"]["jobs"] and before["rows"]["job_attempts"] and before["files"]
     calls = request_corpus()
     report: list[str] = []
     for call in calls:

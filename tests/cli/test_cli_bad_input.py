@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from pegasus_adapters.bootstrap import SQLITE_FILE
 from pegasus_cli.main import cli
+from tests.helpers import sqlite_rows
 from tests.hostile_corpus import (
     AUDIO_CASES,
     NEWLINE_IDS,
@@ -23,7 +26,6 @@ from tests.hostile_corpus import (
 )
 from tests.system.cli_runner import query
 
-TABLES = ("courses", "lectures", "jobs", "job_attempts", "artifacts", "exports", "threads")
 EXIT = {400: (2, "invalid-request"), 413: (5, "too-large"), 415: (6, "unsupported-audio")}
 VALIDATION, INVALID, NOT_FOUND = (2, "validation-error"), (2, "invalid-request"), (3, "not-found")
 
@@ -42,15 +44,16 @@ class Pegasus:
     def __call__(self, *args: str) -> Result:
         return CliRunner().invoke(cli, list(args), env=self.env, catch_exceptions=False)
 
-    def state(self) -> dict[str, object]:
+    def state(self) -> dict[str, Any]:
         """Every row and every file (hidden partial files included)."""
-        rows: dict[str, object] = {t: query(self.storage, f"SELECT * FROM {t}") for t in TABLES}
         files = sorted(
             p.relative_to(self.storage).as_posix() for p in self.storage.rglob("*") if p.is_file()
         )
-        # SQLite's own files change on every open; they are not the data.
-        rows["files"] = [f for f in files if not f.startswith("pegasus.sqlite3")]
-        return rows
+        # SQLite's own files change on every open; their rows are compared instead.
+        return {
+            **sqlite_rows(self.storage / SQLITE_FILE),
+            "files": [f for f in files if not f.startswith(SQLITE_FILE)],
+        }
 
 
 def refusal(result: Result, code: int, slug: str) -> str | None:
@@ -87,6 +90,7 @@ def test_refused_files_exit_with_their_problem_and_leave_nothing(
     pegasus: Pegasus, corpus_files: dict[str, Path]
 ) -> None:
     before = pegasus.state()
+    assert before["jobs"] and before["files"]
     report = []
     for index, case in enumerate(c for c in AUDIO_CASES if c.status != 201):
         file = corpus_files[case.name]
@@ -159,6 +163,7 @@ def test_hostile_arguments_exit_with_their_problem_and_change_nothing(
         calls.append((("lectures", "list", "--offset", value), VALIDATION))
     calls.append((("ingest", clip, "--title", "t" * 301), VALIDATION))
     before = pegasus.state()
+    assert before["jobs"] and before["files"]
     report = []
     for args, (code, slug) in calls:
         problem = refusal(pegasus(*args), code, slug)
