@@ -47,3 +47,23 @@ def sqlite_rows(database: Path) -> dict[str, list[tuple[object, ...]]]:
         return {
             t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
         }
+
+
+def postgres_rows(conninfo: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table in the connection's schema."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(conninfo) as conn:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        ]
+        select = sql.SQL("SELECT * FROM {}")
+        return {
+            t: sorted(conn.execute(select.format(sql.Identifier(t))).fetchall(), key=repr)
+            for t in tables
+        }

@@ -7,8 +7,9 @@ files that still decode are accepted and transcribed as far as they decode.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from pegasus_core.pegasus import Pegasus
 from pegasus_http.app import create_app
 from tests.api.test_hostile_input import snapshot
 from tests.conftest import memory_settings
-from tests.helpers import ingest, sqlite_rows
+from tests.helpers import ingest, postgres_rows, sqlite_rows
 from tests.hostile_corpus import (
     AUDIO_CASES,
     NEWLINE_IDS,
@@ -313,35 +314,60 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build_audio_corpus(tmp_path_factory.mktemp("corpus"))
 
 
+@dataclass
+class Api:
+    """The API under test, its facade, its storage directory and its database."""
+
+    pegasus: Pegasus
+    client: Client
+    storage: Path
+    rows: Callable[[], dict[str, list[tuple[object, ...]]]]
+
+
+Backend = tuple[dict[str, object], Callable[[], dict[str, list[tuple[object, ...]]]]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Each SQL repository: its settings, and a reader of every row it holds."""
+    if request.param == "postgres":
+        conninfo = request.getfixturevalue("postgres_conninfo")
+        overrides: dict[str, object] = {"repository": "postgres", "database_url": conninfo}
+        return overrides, functools.partial(postgres_rows, conninfo)
+    database = tmp_path / "storage" / SQLITE_FILE
+    return {"repository": "sqlite"}, functools.partial(sqlite_rows, database)
+
+
 @pytest.fixture
 async def api(
-    tmp_path: Path, scripted_transcriber: ScriptedTranscriber, speech_clip: Path
-) -> AsyncIterator[tuple[Pegasus, Client, Path]]:
-    """SQLite and local storage (so partial files would show), one processed lecture."""
+    backend: Backend, tmp_path: Path, scripted_transcriber: ScriptedTranscriber, speech_clip: Path
+) -> AsyncIterator[Api]:
+    """Each SQL repository, local storage (so partial files would show), a processed lecture."""
+    overrides, rows = backend
     settings = memory_settings(
         tmp_path,
-        repository="sqlite",
         blob_store="local",
         generator="scripted",
         write_rate_limit_max_requests=100_000,
+        **overrides,
     )
     async with open_pegasus(settings, transcriber=scripted_transcriber) as pegasus:
         await ingest(pegasus, speech_clip, lecture_id=LECTURE, course_id=COURSE, auto_process=True)
         async with AsyncTestClient(app=create_app(pegasus=pegasus, settings=settings)) as client:
-            yield pegasus, client, settings.storage_path
+            yield Api(pegasus=pegasus, client=client, storage=settings.storage_path, rows=rows)
 
 
-async def state(pegasus: Pegasus, storage: Path) -> dict[str, Any]:
+async def state(api: Api) -> dict[str, Any]:
     """The records through the repositories, every row of every table, every stored file."""
     return {
-        **await snapshot(pegasus),
-        "rows": sqlite_rows(storage / SQLITE_FILE),
-        "files": [f for f in stored_files(storage) if not f.startswith(SQLITE_FILE)],
+        **await snapshot(api.pegasus),
+        "rows": api.rows(),
+        "files": [f for f in stored_files(api.storage) if not f.startswith(SQLITE_FILE)],
     }
 
 
-async def unchanged(pegasus: Pegasus, storage: Path, before: dict[str, Any]) -> list[str]:
-    after = await state(pegasus, storage)
+async def unchanged(api: Api, before: dict[str, Any]) -> list[str]:
+    after = await state(api)
     return [
         f"{key} changed: {before[key]!r} -> {after[key]!r}"
         for key in before
@@ -359,23 +385,23 @@ async def upload(client: Client, case: AudioCase, path: Path, lecture_id: str) -
 
 
 async def test_refused_files_get_their_problem_and_leave_nothing(
-    api: tuple[Pegasus, Client, Path], corpus_files: dict[str, Path]
+    api: Api, corpus_files: dict[str, Path]
 ) -> None:
-    pegasus, client, storage = api
-    before = await state(pegasus, storage)
+    client = api.client
+    before = await state(api)
     assert before["rows"]["jobs"] and before["rows"]["job_attempts"] and before["files"]
     report: list[str] = []
     for index, case in enumerate(REFUSED):
         response = await upload(client, case, corpus_files[case.name], f"refused-{index}")
         report += problem_findings(case.name, response, case.status, case.detail)
-    report += await unchanged(pegasus, storage, before)
+    report += await unchanged(api, before)
     assert not report, "\n".join(report)
 
 
 async def test_damaged_files_that_decode_are_transcribed_as_far_as_they_decode(
-    api: tuple[Pegasus, Client, Path], corpus_files: dict[str, Path]
+    api: Api, corpus_files: dict[str, Path]
 ) -> None:
-    _, client, _ = api
+    client = api.client
     report: list[str] = []
     for index, case in enumerate(ACCEPTED):
         lecture_id = f"damaged-{index}"
@@ -406,25 +432,25 @@ async def test_damaged_files_that_decode_are_transcribed_as_far_as_they_decode(
 
 
 async def test_hostile_requests_get_their_problem_and_change_nothing(
-    api: tuple[Pegasus, Client, Path],
+    api: Api,
 ) -> None:
-    pegasus, client, storage = api
-    before = await state(pegasus, storage)
+    client = api.client
+    before = await state(api)
     assert before["rows"]["jobs"] and before["rows"]["job_attempts"] and before["files"]
     calls = request_corpus()
     report: list[str] = []
     for call in calls:
         response = await client.request(call.method, call.path, **call.options)
         report += problem_findings(f"{call.method} {call.path} {call.label}", response, call.status)
-    report += await unchanged(pegasus, storage, before)
+    report += await unchanged(api, before)
     assert len(calls) > 150  # the corpus really ran
     assert not report, "\n".join(report)
 
 
 async def test_valid_ids_holding_like_wildcards_match_only_themselves(
-    api: tuple[Pegasus, Client, Path],
+    api: Api,
 ) -> None:
-    _, client, _ = api
+    client = api.client
     assert (await client.get("/lectures", params={"course_id": COURSE})).json()["lectures"]
     for value in WILDCARD_IDS:
         for path, name in ID_FILTERS:
@@ -435,9 +461,9 @@ async def test_valid_ids_holding_like_wildcards_match_only_themselves(
 
 
 async def test_request_ids_outside_the_pattern_are_replaced_and_never_logged(
-    api: tuple[Pegasus, Client, Path], caplog: pytest.LogCaptureFixture
+    api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, client, _ = api
+    client = api.client
     caplog.set_level(logging.DEBUG)
     for sent in (b"r" * 129, b"a b", "é".encode(), b"abc\nforged", b"abc\r\nforged: 1", b""):
         response = await client.get("/lectures/%0Aforged", headers={"x-request-id": sent})
