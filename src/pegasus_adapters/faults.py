@@ -38,12 +38,13 @@ class FaultSwitches:
         self.directory = directory
 
     def matches(self, name: str, key: str = "") -> bool:
-        """Tell whether switch `name` is on for key (an empty line in it matches every key)."""
+        """Tell whether switch `name` is on for key (an empty switch matches every key)."""
         try:
-            lines = (self.directory / name).read_text().splitlines() or [""]
+            text = (self.directory / name).read_text()
         except OSError:
             return False
-        return any(line.strip() in key for line in lines)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return not lines or any(line in key for line in lines)
 
     def fire_once(self, name: str, key: str) -> bool:
         """Turn switch `name` off if it is on for key; true only for the one caller that did."""
