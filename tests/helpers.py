@@ -34,3 +34,36 @@ async def ingest(
         auto_process=auto_process,
     )
     return await pegasus.ingest_lecture(request, file_chunks(path))
+
+
+def sqlite_rows(database: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of a SQLite database, read-only (a second reader is fine in WAL)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }
+
+
+def postgres_rows(conninfo: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table in the connection's schema."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(conninfo) as conn:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        ]
+        select = sql.SQL("SELECT * FROM {}")
+        return {
+            t: sorted(conn.execute(select.format(sql.Identifier(t))).fetchall(), key=repr)
+            for t in tables
+        }

@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pegasus_adapters.json_logging import configure_logging
@@ -109,9 +110,14 @@ def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
             from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
 
             log.warning("PLC_TRANSCRIBER=scripted: transcripts are canned, not recognised")
-            return ScriptedTranscriber(
+            scripted = ScriptedTranscriber(
                 SCRIPTED_TEXT, chunk_delay_sec=settings.scripted_delay_ms / 1000
             )
+            if settings.fault_dir:
+                from pegasus_adapters.faults import FaultSwitches, hang_hook
+
+                scripted.before_chunk = hang_hook(FaultSwitches(Path(settings.fault_dir)))
+            return scripted
     raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
 
 
@@ -127,6 +133,16 @@ def _language_model(settings: Settings) -> LanguageModel:
             log.warning("PLC_GENERATOR=scripted: artifacts are canned")
             return ScriptedLanguageModel()
     raise ConfigError("PLC_GENERATOR=openai is not available yet.")
+
+
+def _with_faults(settings: Settings, blobs: BlobStore) -> BlobStore:
+    """Wrap the store in the fault-injecting one when the PLC_FAULT_DIR test seam is set."""
+    if not settings.fault_dir:
+        return blobs
+    from pegasus_adapters.faults import FaultSwitches, FaultyBlobStore
+
+    log.warning("PLC_FAULT_DIR is set: faults are injected (a test seam, never for production)")
+    return FaultyBlobStore(blobs, FaultSwitches(Path(settings.fault_dir)))
 
 
 SCRIPTED_TEXT = (
@@ -197,7 +213,7 @@ async def open_pegasus(
             rate_limiter = shared
         ports = Ports(
             uow=uow,
-            blobs=blobs or _blob_store(settings),
+            blobs=_with_faults(settings, blobs or _blob_store(settings)),
             queue=queue,
             transcriber=engine,
             llm=generator,

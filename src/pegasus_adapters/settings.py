@@ -56,9 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     job_retry_backoff_sec: str = "10,60,300"
     job_max_attempts: int = 4
     job_time_limit_factor: int = 3
+    job_time_limit_min_sec: int = 300
     job_concurrency: int = 2
     queue_namespace: str = "pegasus"
     scripted_delay_ms: int = 0
+    fault_dir: str | None = None
     # Test seams, not environment variables: pick adapters the environment cannot name.
     repository: Literal["memory", "sqlite", "postgres"] | None = None
     blob_store: Literal["memory", "local", "s3"] | None = None
@@ -89,6 +91,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             sweep_sec=float(self.job_sweep_sec),
             redispatch_sec=float(self.job_redispatch_sec),
             time_limit_factor=self.job_time_limit_factor,
+            time_limit_min_sec=float(self.job_time_limit_min_sec),
         )
 
     def limits(self) -> Limits:
@@ -144,9 +147,11 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_JOB_RETRY_BACKOFF_SEC": "job_retry_backoff_sec",
     "PLC_JOB_MAX_ATTEMPTS": "job_max_attempts",
     "PLC_JOB_TIME_LIMIT_FACTOR": "job_time_limit_factor",
+    "PLC_JOB_TIME_LIMIT_MIN_SEC": "job_time_limit_min_sec",
     "PLC_JOB_CONCURRENCY": "job_concurrency",
     "PLC_QUEUE_NAMESPACE": "queue_namespace",
     "PLC_SCRIPTED_DELAY_MS": "scripted_delay_ms",
+    "PLC_FAULT_DIR": "fault_dir",
 }
 _MAY_BE_ZERO = {
     "PLC_SCRIPTED_DELAY_MS",

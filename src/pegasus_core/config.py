@@ -15,6 +15,7 @@ class JobPolicy(Record, frozen=True, kw_only=True):
     sweep_sec: float = 5.0
     redispatch_sec: float = 120.0
     time_limit_factor: int = 3
+    time_limit_min_sec: float = 300.0
 
 
 class Limits(Record, frozen=True, kw_only=True):

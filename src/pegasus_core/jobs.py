@@ -99,6 +99,6 @@ def retry_at(
     return now + timedelta(seconds=wait)
 
 
-def time_limit_sec(*, duration_sec: float | None, factor: int, floor_sec: int = 300) -> float:
+def time_limit_sec(*, duration_sec: float | None, factor: int, floor_sec: float = 300.0) -> float:
     """Return a job's time limit: factor times the audio duration, at least floor_sec."""
     return max(float(floor_sec), factor * (duration_sec or 0.0))

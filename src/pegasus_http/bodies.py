@@ -21,5 +21,6 @@ async def optional_body(request: AnyRequest, kind: type[B]) -> B:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise ValidationError(f"Invalid request body: {exc}.") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError: not JSON either.
         raise ValidationError("The request body is not valid JSON.") from None

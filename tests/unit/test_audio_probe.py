@@ -94,3 +94,14 @@ async def test_a_file_cut_short_is_accepted_and_decodes_as_far_as_it_goes(tmp_pa
     seconds = decode_to_pcm(cut, tmp_path / "cut.pcm", max_duration_sec=None)
 
     assert 2.0 < seconds < 6.0
+
+
+async def test_a_file_of_unknown_length_is_decoded_only_up_to_the_limit(tmp_path: Path) -> None:
+    from pegasus_core.errors import TooLargeError
+    from tests.hostile_corpus import silent_flac
+
+    bomb = tmp_path / "bomb.flac"
+    bomb.write_bytes(silent_flac(10 * 3600, declared_sec=None))  # 64 KB, 10 hours
+    with pytest.raises(TooLargeError, match="longer than the allowed duration"):
+        await PyAvAudioProbe().probe(bomb, max_duration_sec=60)
+    assert (await PyAvAudioProbe().probe(bomb)).duration_sec > 9 * 3600  # no limit: measured

@@ -116,12 +116,14 @@ def plan_chunks(
     return [ChunkSpan(index=i, start_sec=a, end_sec=b) for i, (a, b) in enumerate(pairwise(bounds))]
 
 
-def probe(path: Path) -> AudioInfo:
+def probe(path: Path, *, max_duration_sec: float | None = None) -> AudioInfo:
     """Recognise stored audio by opening the file itself (random access: moov-at-end M4A works).
 
     Raises:
         UnsupportedAudioError: FFmpeg cannot open it, it has no audio stream, or its first 10 s
             decode to less than 0.5 s of samples.
+        TooLargeError: the container gives no duration and the audio decodes past
+            max_duration_sec (decoding stops there).
     """
     container = _open(path)
     with container:
@@ -134,7 +136,7 @@ def probe(path: Path) -> AudioInfo:
             raise UnsupportedAudioError()
         format_name = str(container.format.name)
     if duration is None:  # no usable metadata (e.g. recorder WebM): count the samples
-        duration = decoded_duration(path)
+        duration = decoded_duration(path, max_duration_sec=max_duration_sec)
     return AudioInfo(
         format_name=format_name,
         extension=extension,

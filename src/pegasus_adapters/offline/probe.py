@@ -13,10 +13,10 @@ class PyAvAudioProbe:
     """Probe stored files with FFmpeg (through PyAV) in a thread.
 
     A probe decodes at most half a second of audio, so a thread is enough. Files whose container
-    carries no duration (some recorder WebM) are decoded to the end to measure it: seconds of
-    CPU for a long recording.
+    carries no duration (some recorder WebM) are decoded to measure it, up to the duration limit:
+    seconds of CPU for a long recording.
     """
 
-    async def probe(self, path: Path) -> AudioInfo:
-        """Recognise the file; raises UnsupportedAudioError as the port says."""
-        return await asyncio.to_thread(probe, path)
+    async def probe(self, path: Path, *, max_duration_sec: float | None = None) -> AudioInfo:
+        """Recognise the file; raises UnsupportedAudioError and TooLargeError as the port says."""
+        return await asyncio.to_thread(probe, path, max_duration_sec=max_duration_sec)

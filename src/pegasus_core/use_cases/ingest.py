@@ -84,7 +84,7 @@ async def ingest_lecture(
     try:
         info = await blobs.put(staging, audio, max_bytes=ports.limits.max_upload_bytes)
         async with blobs.local_file(staging) as path:
-            probed = await ports.probe.probe(path)
+            probed = await ports.probe.probe(path, max_duration_sec=ports.limits.max_duration_sec)
         if probed.duration_sec > ports.limits.max_duration_sec:
             raise TooLargeError("Audio is longer than the allowed duration.")
         key = audio_key(lecture_id, probed.extension)

@@ -73,7 +73,9 @@ async def run_job(ports: Ports, job_id: str) -> None:
 async def _with_heartbeat(ctx: JobContext) -> Completion:
     ports = ctx.ports
     limit = time_limit_sec(
-        duration_sec=ctx.lecture.duration_sec, factor=ports.policy.time_limit_factor
+        duration_sec=ctx.lecture.duration_sec,
+        factor=ports.policy.time_limit_factor,
+        floor_sec=ports.policy.time_limit_min_sec,
     )
     work = asyncio.ensure_future(STAGE_WORK[ctx.lease.job.job_type](ctx))
 
@@ -86,6 +88,10 @@ async def _with_heartbeat(ctx: JobContext) -> Completion:
             except LeaseLostError:
                 work.cancel()
                 raise
+            except UnavailableError:
+                # A database blip must not end the heartbeat for the rest of the attempt;
+                # if it lasts, the sweep takes the job back and the fence stops this attempt.
+                log.warning("job %s: heartbeat failed; trying again", ctx.lease.job.id)
 
     beater = asyncio.ensure_future(beat_forever())
     try:
