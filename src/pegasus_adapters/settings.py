@@ -59,6 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     job_concurrency: int = 2
     queue_namespace: str = "pegasus"
     scripted_delay_ms: int = 0
+    generation_token_budget: int = 12000
     # Test seams, not environment variables: pick adapters the environment cannot name.
     repository: Literal["memory", "sqlite", "postgres"] | None = None
     blob_store: Literal["memory", "local", "s3"] | None = None
@@ -147,6 +148,7 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_JOB_CONCURRENCY": "job_concurrency",
     "PLC_QUEUE_NAMESPACE": "queue_namespace",
     "PLC_SCRIPTED_DELAY_MS": "scripted_delay_ms",
+    "PLC_GENERATION_TOKEN_BUDGET": "generation_token_budget",
 }
 _MAY_BE_ZERO = {
     "PLC_SCRIPTED_DELAY_MS",
