@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import msgspec
 
 from pegasus_core.artifacts import AnyArtifact, ArtifactRecord, ArtifactType, check_non_empty
@@ -83,16 +86,15 @@ async def run_generation(ctx: JobContext) -> Completion:
     await ctx.beat(progress=1.0)
 
     async def apply(uow: UnitOfWork) -> None:
-        await uow.courses.lock(lecture.course_id)
         for record in records:
             await uow.artifacts.put(record)
-        now = ports.clock.now()
-        await uow.threads.remove_lecture(lecture.id, now=now)
-        current = await uow.threads.for_course(lecture.course_id)
-        for thread in merge_concepts(
-            current, concepts, course_id=lecture.course_id, lecture_id=lecture.id, now=now
-        ):
-            await uow.threads.put(thread)
+        await store_threads(
+            uow,
+            course_id=lecture.course_id,
+            lecture_id=lecture.id,
+            concepts=concepts,
+            now=ports.clock.now(),
+        )
 
     return Completion(
         result={
@@ -107,6 +109,28 @@ async def run_generation(ctx: JobContext) -> Completion:
         },
         apply=apply,
     )
+
+
+async def store_threads(
+    uow: UnitOfWork,
+    *,
+    course_id: str,
+    lecture_id: str,
+    concepts: Sequence[Concept],
+    now: datetime,
+) -> None:
+    """Fold a lecture's concepts into its course's threads inside the caller's transaction.
+
+    - Takes the course lock first (held to commit), so the threads read here are the latest.
+    - The lecture's earlier contributions go first: one ref and one entry per lecture.
+    """
+    await uow.courses.lock(course_id)
+    await uow.threads.remove_lecture(lecture_id, now=now)
+    current = await uow.threads.for_course(course_id)
+    for thread in merge_concepts(
+        current, concepts, course_id=course_id, lecture_id=lecture_id, now=now
+    ):
+        await uow.threads.put(thread)
 
 
 async def _concepts(
