@@ -156,18 +156,26 @@ def merge_concepts(
     return list(changed.values())
 
 
+def drop_lecture(thread: Thread, lecture_id: str) -> Thread | None:
+    """Return the thread without this lecture, or None if no lecture would be left.
+
+    When the lecture that introduced the concept goes, the next one introduces it.
+    """
+    refs = tuple(r for r in thread.lecture_refs if r != lecture_id)
+    if not refs:
+        return None
+    evolution = [e for e in thread.evolution if e.lecture_id != lecture_id]
+    if evolution and evolution[0].change_type != "introduced":
+        evolution[0] = msgspec.structs.replace(evolution[0], change_type="introduced")
+    return msgspec.structs.replace(thread, lecture_refs=refs, evolution=tuple(evolution))
+
+
 def without_lecture(threads: Sequence[Thread], lecture_id: str) -> list[Thread]:
     """Return the threads as they would be without this lecture (emptied threads dropped)."""
     kept = []
     for thread in threads:
         if lecture_id not in thread.lecture_refs:
             kept.append(thread)
-        elif len(thread.lecture_refs) > 1:
-            kept.append(
-                msgspec.structs.replace(
-                    thread,
-                    lecture_refs=tuple(r for r in thread.lecture_refs if r != lecture_id),
-                    evolution=tuple(e for e in thread.evolution if e.lecture_id != lecture_id),
-                )
-            )
+        elif (rest := drop_lecture(thread, lecture_id)) is not None:
+            kept.append(rest)
     return kept

@@ -197,3 +197,24 @@ async def test_a_transcript_five_times_the_budget_is_map_reduced_and_fully_cover
         assert [term for term in planted if term not in found] == []
         assert job.result is not None and job.result["coverage"] == 1.0
         assert job.result["coverageByArtifact"]["summary"] == 1.0
+
+
+async def test_the_model_matches_a_later_lectures_concepts_with_the_courses_threads(
+    tmp_path: Path, speech_clip: Path, chat_server: ChatServer
+) -> None:
+    async with pipeline(tmp_path, openai_llm(chat_server)) as app:
+        await ingest(app, speech_clip, lecture_id="lec-1", auto_process=True)
+        await ingest(app, speech_clip, lecture_id="lec-2", auto_process=True)
+        threads = (await app.list_threads("course-1", PageRequest())).items
+        evaporation = next(t for t in threads if t.title.lower() == "evaporation")
+        concept_requests = [
+            r["messages"][1]["content"]
+            for r in chat_server.requests
+            if r["response_format"]["json_schema"]["name"] == "concepts"
+        ]
+        assert len(concept_requests) == 2
+        assert evaporation.id not in concept_requests[0]  # nothing to match yet
+        assert evaporation.id in concept_requests[1]  # the model was shown the thread
+        assert evaporation.lecture_refs == ("lec-1", "lec-2")
+        assert [e.change_type for e in evaporation.evolution] == ["introduced", "refinement"]
+        assert all(len(t.lecture_refs) == 2 for t in threads)  # no duplicate threads

@@ -68,6 +68,9 @@ async def test_one_concept_in_five_lectures_makes_one_thread_with_one_entry_per_
             assert (await app.get_job(submitted.job.id)).status is JobStatus.COMPLETED
         await app.submit_generation("lec-2")  # regenerating changes no counts
         await assert_one_thread(app, "physics", lectures)
+        deletion = await app.delete_lecture("lec-0")
+        assert deletion.deleted.threads_updated >= 1
+        await assert_one_thread(app, "physics", lectures[1:])
 
 
 async def assert_one_thread(app: Pegasus, course_id: str, lectures: list[str]) -> None:
