@@ -107,7 +107,12 @@ def _terms(lines: list[tuple[float, float, str]]) -> list[tuple[str, tuple[float
     return [(term, line) for term, line in seen.items()]
 
 
-def build_document(name: str, user: str) -> Json:
+def _requested_sections(system: str) -> list[str]:
+    found = re.search(r"Requested sections: (.*?)\.(?:\n|$)", system)
+    return [t.strip().capitalize() for t in found.group(1).split(",")] if found else []
+
+
+def build_document(name: str, user: str, system: str = "") -> Json:
     """Return the ideal model's answer for a request named `name` (the schema's name)."""
     if REDUCE_MARK in user:
         partials = [json.loads(x) for x in user.split(REDUCE_MARK, 1)[1].splitlines() if x]
@@ -120,9 +125,11 @@ def build_document(name: str, user: str) -> Json:
     terms = _terms(lines)
     short = " ".join(first[2].split()[:8])
     if name == "summary":
+        # One section per requested section (named in the instructions), as asked.
+        titles = _requested_sections(system) or ["Key points"]
         bullets = [short] + [f"Key term: {t}" for t, _ in terms]
-        section = {"title": f"From {first[0]:.0f} s", "bullets": bullets, "sourceSpans": whole}
-        return {"overview": short, "sections": [section]}
+        sections = [{"title": t, "bullets": bullets, "sourceSpans": whole} for t in titles]
+        return {"overview": short, "sections": sections}
     if name == "outline":
         node = {"title": short, "points": [short], "children": [], "sourceSpans": whole}
         return {"outline": [node]}
@@ -171,10 +178,16 @@ def build_document(name: str, user: str) -> Json:
 def merge_documents(name: str, partials: list[Json]) -> Json:
     """Merge partial documents as an ideal model would: keep everything, in order."""
     if name == "summary":
-        return {
-            "overview": partials[0]["overview"],
-            "sections": [s for p in partials for s in p["sections"]],
-        }
+        # Sections of the same title merge: bullets and spans of every part, in order.
+        sections: dict[str, Json] = {}
+        for partial in partials:
+            for section in partial["sections"]:
+                into = sections.setdefault(
+                    section["title"], {"title": section["title"], "bullets": [], "sourceSpans": []}
+                )
+                into["bullets"] += section["bullets"]
+                into["sourceSpans"] += section["sourceSpans"]
+        return {"overview": partials[0]["overview"], "sections": list(sections.values())}
     key = {"outline": "outline", "key-terms": "terms", "flashcards": "cards"}.get(name, "questions")
     return {key: [item for p in partials for item in p[key]]}
 
@@ -242,7 +255,8 @@ class ChatServer:
     def default_document(self, request: Json) -> Json:
         name = request["response_format"]["json_schema"]["name"]
         user = next(m["content"] for m in request["messages"] if m["role"] == "user")
-        return build_document(name, user)
+        system = next((m["content"] for m in request["messages"] if m["role"] == "system"), "")
+        return build_document(name, user, system)
 
     def answer(self, request: Json, authorization: str | None) -> tuple[int, Json]:
         with self._lock:
