@@ -250,6 +250,16 @@ class ChatServer:
 
         self.queue(reply)
 
+    def refuse(self) -> None:
+        """Answer the next request with a refusal, as a model declining a task does."""
+
+        def reply(request: Json) -> tuple[int, Json]:
+            body = completion("", request["model"])
+            body["choices"][0]["message"].update(content=None, refusal="I can't help with that.")
+            return 200, body
+
+        self.queue(reply)
+
     # Answering
 
     def default_document(self, request: Json) -> Json:

@@ -15,7 +15,9 @@ from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
 from pegasus_adapters.openai.language_model import OpenAILanguageModel
 from pegasus_adapters.openai.prompts import estimate_tokens
 from pegasus_adapters.openai.schemas import artifact_schema, concept_schema
+from pegasus_adapters.settings import load_settings
 from pegasus_core.artifacts import ARTIFACT_CLASSES, ArtifactType, KeyTerms, Summary
+from pegasus_core.errors import ConfigError
 from pegasus_core.jobs import Job, JobStatus
 from pegasus_core.pagination import PageRequest
 from pegasus_core.pegasus import Pegasus
@@ -218,3 +220,43 @@ async def test_the_model_matches_a_later_lectures_concepts_with_the_courses_thre
         assert evaporation.lecture_refs == ("lec-1", "lec-2")
         assert [e.change_type for e in evaporation.evolution] == ["introduced", "refinement"]
         assert all(len(t.lecture_refs) == 2 for t in threads)  # no duplicate threads
+
+
+async def test_a_refusal_fails_the_job_at_once(
+    tmp_path: Path, speech_clip: Path, chat_server: ChatServer
+) -> None:
+    chat_server.refuse()
+    async with pipeline(tmp_path, openai_llm(chat_server)) as app:
+        await ingest(app, speech_clip, auto_process=True)
+        job = await generation_job(app)
+        assert (job.status, job.attempts, len(chat_server.requests)) == (JobStatus.FAILED, 1, 1)
+        assert job.error == "The language model declined to write the summary."
+
+
+async def test_the_settings_select_the_openai_generator(
+    tmp_path: Path, speech_clip: Path, chat_server: ChatServer
+) -> None:
+    settings = memory_settings(
+        tmp_path,
+        generator="openai",
+        openai_api_key=chat_server.api_key,
+        openai_base_url=chat_server.base_url,
+        openai_model="gpt-configured",
+        generation_token_budget=2000,
+    )
+    transcriber = ScriptedTranscriber(LECTURE_TEXT, chunk_sec=5.0, words_per_sec=3.0)
+    async with open_pegasus(settings, transcriber=transcriber) as app:
+        assert isinstance(app.ports.llm, OpenAILanguageModel)
+        await ingest(app, speech_clip, auto_process=True)
+        job = await generation_job(app)
+        assert job.status is JobStatus.COMPLETED, job.error
+        assert job.result is not None
+        assert job.result["engine"] == {"provider": "openai", "model": "gpt-configured"}
+        assert {r["model"] for r in chat_server.requests} == {"gpt-configured"}
+    without_key = memory_settings(tmp_path, generator="openai")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        async with open_pegasus(without_key):
+            pass
+    assert load_settings({"PLC_GENERATION_TOKEN_BUDGET": "3000"}).generation_token_budget == 3000
+    with pytest.raises(ConfigError, match="PLC_GENERATION_TOKEN_BUDGET"):
+        load_settings({"PLC_GENERATION_TOKEN_BUDGET": "0"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -11,6 +12,7 @@ import openai
 from openai import AsyncOpenAI
 from pegasus_adapters.openai.prompts import (
     CONCEPT_SYSTEM,
+    RETRY_RESERVE,
     Messages,
     body_json,
     concept_message,
@@ -20,6 +22,7 @@ from pegasus_adapters.openai.prompts import (
     plan_parts,
     reduce_message,
     reduce_system,
+    retry_prompt,
     system_prompt,
     transcript_lines,
     transcript_message,
@@ -65,7 +68,9 @@ class OpenAILanguageModel:
       the job fails with a sentence naming the artifact type.
     - A transcript whose request would pass `token_budget` (estimated, prompts.estimate_tokens)
       is cut into parts that each fit; each part gets its own request (map), and the partial
-      documents are merged by further requests, each within the budget too (reduce).
+      documents are merged by further requests, each within the budget too (reduce). Up to
+      `concurrency` requests of one artifact are in flight at once.
+    - A refusal fails the job at once (asking again would not change the answer).
     - HTTP 429, 5xx, timeouts and connection errors raise UnavailableError (the job is retried
       with backoff); 401 and other 4xx fail the job at once. The client's own retries are off
       (`max_retries=0`): retries live in the jobs table.
@@ -80,15 +85,17 @@ class OpenAILanguageModel:
         token_budget: int = DEFAULT_TOKEN_BUDGET,
         output_retries: int = 2,
         timeout_sec: float = 120.0,
+        concurrency: int = 4,
     ) -> None:
-        if output_retries < 0 or token_budget < 1:
-            raise ValueError("output_retries must be >= 0 and token_budget positive")
+        if output_retries < 0 or token_budget < 1 or concurrency < 1:
+            raise ValueError("output_retries >= 0, token_budget and concurrency positive")
         self._client = AsyncOpenAI(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_sec
         )
         self._model = model
         self._budget = token_budget
         self._retries = output_retries
+        self._concurrency = concurrency
 
     @property
     def engine(self) -> Engine:
@@ -108,17 +115,37 @@ class OpenAILanguageModel:
         if not lines:
             raise PegasusError("Transcript is empty: nothing to generate from.")
         parts = plan_parts(system, request.lecture_title, request.course_title, lines, self._budget)
-        partials = []
-        for index, part in enumerate(parts):
-            user = transcript_message(
-                request.lecture_title,
-                request.course_title,
-                part,
-                part_label(index, len(parts)),
+        users = [
+            transcript_message(
+                request.lecture_title, request.course_title, part, part_label(i, len(parts))
             )
-            partials.append(await self._artifact(kind, system, user, model))
+            for i, part in enumerate(parts)
+        ]
+        partials = await self._each(kind, system, users, model)
         doc = await self._reduce(request, partials, model)
         return _within_counts(doc, request)
+
+    async def _each(
+        self, kind: ArtifactType, system: str, users: list[str], model: str
+    ) -> list[AnyArtifact]:
+        """Ask for one document per user message, `concurrency` at a time, in order.
+
+        The first failure cancels the requests still running (a TaskGroup).
+        """
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(user: str) -> AnyArtifact:
+            async with gate:
+                return await self._artifact(kind, system, user, model)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(user)) for user in users]
+        except BaseExceptionGroup as failed:
+            # The job runner tells errors apart by type: hand on the first one itself.
+            first = failed.exceptions[0]
+            raise first from first.__cause__
+        return [task.result() for task in tasks]
 
     async def _reduce(
         self, request: GenerationRequest, partials: list[AnyArtifact], model: str
@@ -127,26 +154,25 @@ class OpenAILanguageModel:
         kind = request.artifact_type
         system = reduce_system(kind, request.preset)
         while len(partials) > 1:
-            merged: list[AnyArtifact] = []
-            batches = _batches(
-                [body_json(p) for p in partials],
+            room = (
                 self._budget
                 - estimate_tokens(system)
-                - estimate_tokens(reduce_message(request.lecture_title, request.course_title, [])),
+                - RETRY_RESERVE
+                - estimate_tokens(reduce_message(request.lecture_title, request.course_title, []))
             )
+            batches = _batches([body_json(p) for p in partials], room)
             if len(batches) == len(partials):
                 raise PegasusError(
                     f"Generated {kind.value} parts are too long to merge within the token budget."
                 )
-            for batch in batches:
-                if len(batch) == 1:
-                    merged.append(partials[batch[0][0]])
-                    continue
-                user = reduce_message(
-                    request.lecture_title, request.course_title, [text for _, text in batch]
-                )
-                merged.append(await self._artifact(kind, system, user, model))
-            partials = merged
+            users = [
+                reduce_message(request.lecture_title, request.course_title, [t for _, t in b])
+                for b in batches
+                if len(b) > 1
+            ]
+            merged = iter(await self._each(kind, system, users, model))
+            # A batch of one (a part too long to pair) goes on to the next round as it is.
+            partials = [partials[b[0][0]] if len(b) == 1 else next(merged) for b in batches]
         return partials[0]
 
     async def _artifact(
@@ -175,8 +201,7 @@ class OpenAILanguageModel:
         """Send one structured request; ask again on invalid output, at most `output_retries`."""
         problem = ""
         for _ in range(self._retries + 1):
-            prompt = system if not problem else f"{system}\nYour previous answer was invalid: "
-            prompt += problem[:300] if problem else ""
+            prompt = retry_prompt(system, problem) if problem else system
             messages: Messages = [
                 {"role": "system", "content": prompt},
                 {"role": "user", "content": user},
@@ -215,9 +240,13 @@ class OpenAILanguageModel:
             raise PegasusError(
                 f"The language model refused the {name} request (HTTP {exc.status_code})."
             ) from exc
-        choice = response.choices[0] if response.choices else None
-        content = choice.message.content if choice is not None else None
-        return content or ""
+        if not response.choices:
+            return ""
+        message = response.choices[0].message
+        if message.refusal:
+            # A refusal is the model's considered answer: asking again will not change it.
+            raise PegasusError(f"The language model declined to write the {name}.")
+        return message.content or ""
 
 
 def _batches(texts: list[str], room: int) -> list[list[tuple[int, str]]]:

@@ -96,6 +96,17 @@ def transcript_message(
     return head + "\n".join(lines)
 
 
+_RETRY_NOTE = "\nYour previous answer was invalid: "
+_RETRY_DETAIL_CHARS = 300
+# Room every request keeps for the note a retry adds to its instructions.
+RETRY_RESERVE = estimate_tokens(_RETRY_NOTE) + _RETRY_DETAIL_CHARS // 4 + 1
+
+
+def retry_prompt(system: str, problem: str) -> str:
+    """Return the instructions again, telling the model what was wrong with its last answer."""
+    return f"{system}{_RETRY_NOTE}{problem[:_RETRY_DETAIL_CHARS]}"
+
+
 def plan_parts(
     system: str, lecture_title: str, course_title: str, lines: Sequence[str], budget: int
 ) -> list[list[str]]:
@@ -105,8 +116,12 @@ def plan_parts(
     for any request is split into pieces that keep its time marks. Raises PegasusError when
     the budget cannot even hold the instructions.
     """
-    overhead = estimate_tokens(system) + estimate_tokens(
-        transcript_message(lecture_title, course_title, [], "This is part 9999 of 9999.\n")
+    overhead = (
+        estimate_tokens(system)
+        + RETRY_RESERVE
+        + estimate_tokens(
+            transcript_message(lecture_title, course_title, [], part_label(9998, 9999))
+        )
     )
     room = budget - overhead
     if room < 64:
