@@ -5,8 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from pegasus_core.lectures import transcript_key
+from pegasus_core.pagination import PageRequest
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import put_bytes
+from pegasus_core.threads import concept_key
 from pegasus_core.transcripts import Engine, Segment, Transcript
 
 PLANTED = "entropy"
@@ -51,3 +53,18 @@ async def seed_transcript(app: Pegasus, lecture_id: str, text: str) -> None:
             lecture_id, now=now, transcript_path=key, transcript_created_at=now
         )
         await uow.commit()
+
+
+async def assert_one_thread(app: Pegasus, course_id: str, lectures: list[str]) -> None:
+    threads = (await app.list_threads(course_id, PageRequest(limit=500))).items
+    planted = [t for t in threads if concept_key(t.title) == PLANTED]
+    assert len(planted) == 1, [t.title for t in threads]
+    thread = planted[0]
+    assert sorted(thread.lecture_refs) == sorted(lectures)
+    assert sorted(e.lecture_id for e in thread.evolution) == sorted(lectures)
+    first = thread.evolution[0]
+    assert first.change_type == "introduced"
+    assert all(e.change_type != "introduced" for e in thread.evolution[1:])
+    for lecture_id in lectures:
+        summary = await app.get_artifact(lecture_id, "summary")
+        assert thread.id in summary.thread_refs

@@ -20,8 +20,7 @@ from tests.contracts.test_rate_limiter_contract import REDIS_URL, redis_reachabl
 from tests.helpers import ingest
 from tests.system.cli_runner import pegasus_cmd
 from tests.system.test_worker_crashes import worker_env
-from tests.thread_lectures import TOPICS, lecture_text, seed_transcript
-from tests.unit.test_threads import assert_one_thread
+from tests.thread_lectures import TOPICS, assert_one_thread, lecture_text, seed_transcript
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 

@@ -7,12 +7,10 @@ from pathlib import Path
 
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_core.jobs import JobStatus
-from pegasus_core.pagination import PageRequest
-from pegasus_core.pegasus import Pegasus
-from pegasus_core.threads import Concept, Thread, concept_key, merge_concepts, without_lecture
+from pegasus_core.threads import Concept, Thread, merge_concepts, without_lecture
 from tests.conftest import memory_settings
 from tests.helpers import ingest
-from tests.thread_lectures import PLANTED, TOPICS, lecture_text, seed_transcript
+from tests.thread_lectures import TOPICS, assert_one_thread, lecture_text, seed_transcript
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -71,18 +69,3 @@ async def test_one_concept_in_five_lectures_makes_one_thread_with_one_entry_per_
         deletion = await app.delete_lecture("lec-0")
         assert deletion.deleted.threads_updated >= 1
         await assert_one_thread(app, "physics", lectures[1:])
-
-
-async def assert_one_thread(app: Pegasus, course_id: str, lectures: list[str]) -> None:
-    threads = (await app.list_threads(course_id, PageRequest(limit=500))).items
-    planted = [t for t in threads if concept_key(t.title) == PLANTED]
-    assert len(planted) == 1, [t.title for t in threads]
-    thread = planted[0]
-    assert sorted(thread.lecture_refs) == sorted(lectures)
-    assert sorted(e.lecture_id for e in thread.evolution) == sorted(lectures)
-    first = thread.evolution[0]
-    assert first.change_type == "introduced"
-    assert all(e.change_type != "introduced" for e in thread.evolution[1:])
-    for lecture_id in lectures:
-        summary = await app.get_artifact(lecture_id, "summary")
-        assert thread.id in summary.thread_refs
