@@ -121,7 +121,7 @@ def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
     raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
 
 
-def _language_model(settings: Settings) -> LanguageModel:
+def _language_model(settings: Settings, stack: AsyncExitStack) -> LanguageModel:
     match settings.generator_engine:
         case "offline":
             from pegasus_adapters.offline.generator import ExtractiveLanguageModel
@@ -132,7 +132,19 @@ def _language_model(settings: Settings) -> LanguageModel:
 
             log.warning("PLC_GENERATOR=scripted: artifacts are canned")
             return ScriptedLanguageModel()
-    raise ConfigError("PLC_GENERATOR=openai is not available yet.")
+        case "openai":
+            from pegasus_adapters.openai.language_model import OpenAILanguageModel
+
+            if not settings.openai_api_key:
+                raise ConfigError("OPENAI_API_KEY: required for PLC_GENERATOR=openai.")
+            generator = OpenAILanguageModel(
+                api_key=settings.openai_api_key,
+                model=settings.openai_model,
+                base_url=settings.openai_base_url,
+                token_budget=settings.generation_token_budget,
+            )
+            stack.push_async_callback(generator.aclose)
+            return generator
 
 
 def _with_faults(settings: Settings, blobs: BlobStore) -> BlobStore:
@@ -186,7 +198,7 @@ async def open_pegasus(
         # Engines first, the queue after: the exit stack closes in reverse, so running job
         # tasks are cancelled (and left for recovery) before their engines shut down.
         engine = transcriber or _transcriber(settings, stack)
-        generator = llm or _language_model(settings)
+        generator = llm or _language_model(settings, stack)
         queue_kind = settings.job_queue or ("dramatiq" if settings.redis_url else "in_process")
         queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue | DramatiqJobQueue
         if queue_kind == "dramatiq":

@@ -61,6 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     queue_namespace: str = "pegasus"
     scripted_delay_ms: int = 0
     fault_dir: str | None = None
+    generation_token_budget: int = 12000
     # Test seams, not environment variables: pick adapters the environment cannot name.
     repository: Literal["memory", "sqlite", "postgres"] | None = None
     blob_store: Literal["memory", "local", "s3"] | None = None
@@ -152,6 +153,7 @@ ENV_FIELDS: dict[str, str] = {
     "PLC_QUEUE_NAMESPACE": "queue_namespace",
     "PLC_SCRIPTED_DELAY_MS": "scripted_delay_ms",
     "PLC_FAULT_DIR": "fault_dir",
+    "PLC_GENERATION_TOKEN_BUDGET": "generation_token_budget",
 }
 _MAY_BE_ZERO = {
     "PLC_SCRIPTED_DELAY_MS",

@@ -131,7 +131,13 @@ async def test_a_processed_lecture_through_every_read(
     ).json()
     assert "lectures" not in brief
     threads = (await client.get("/courses/course-1/threads")).json()
-    assert threads["courseId"] == "course-1" and threads["threads"] == []
+    assert threads["courseId"] == "course-1" and threads["threads"]
+    for thread in threads["threads"]:
+        assert thread["lectureRefs"] == ["lec-1"] and thread["status"] in (
+            "foundational",
+            "advanced",
+        )
+        assert [e["changeType"] for e in thread["evolution"]] == ["introduced"]
 
 
 async def test_job_submissions_deduplicate_and_check_their_inputs(

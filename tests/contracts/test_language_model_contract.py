@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
 import msgspec
 import pytest
 
 from pegasus_adapters.memory.scripted_language_model import ScriptedLanguageModel
 from pegasus_adapters.offline.generator import ExtractiveLanguageModel
+from pegasus_adapters.openai.language_model import OpenAILanguageModel
 from pegasus_core.artifacts import (
     ARTIFACT_CLASSES,
     ArtifactType,
@@ -17,9 +21,11 @@ from pegasus_core.artifacts import (
     check_non_empty,
 )
 from pegasus_core.errors import PegasusError, UnavailableError
-from pegasus_core.ports.language_model import GenerationRequest, LanguageModel
+from pegasus_core.ports.language_model import ConceptRequest, GenerationRequest, LanguageModel
 from pegasus_core.presets import BUILTIN_PRESETS
+from pegasus_core.threads import Thread, ThreadEvolution
 from pegasus_core.transcripts import Engine, Segment, Transcript
+from tests.fake_openai.chat_server import running_chat_server
 
 # Speech as pocketsphinx gives it: lower case, no punctuation, one segment per pause.
 SPEECH = [
@@ -59,11 +65,19 @@ def _transcript(lines: list[str]) -> Transcript:
 LECTURE = _transcript(SPEECH)
 
 
-@pytest.fixture(params=["extractive", "scripted"])
-def llm(request: pytest.FixtureRequest) -> LanguageModel:
+@pytest.fixture(params=["extractive", "scripted", "openai"])
+async def llm(request: pytest.FixtureRequest) -> AsyncIterator[LanguageModel]:
     if request.param == "extractive":
-        return ExtractiveLanguageModel()
-    return ScriptedLanguageModel()
+        yield ExtractiveLanguageModel()
+    elif request.param == "scripted":
+        yield ScriptedLanguageModel()
+    else:  # the real openai client against the loopback chat server
+        with running_chat_server() as server:
+            model = OpenAILanguageModel(
+                api_key=server.api_key, model="gpt-test", base_url=server.base_url
+            )
+            yield model
+            await model.aclose()
 
 
 def _request(
@@ -158,3 +172,37 @@ async def test_scripted_model_content_comes_from_the_transcript() -> None:
     doc = await ScriptedLanguageModel().generate(_request(ArtifactType.KEY_TERMS))
     assert isinstance(doc, KeyTerms)
     assert {t.term for t in doc.terms} >= {"demand", "supply"}
+
+
+async def test_concepts_are_matched_only_with_the_threads_given(llm: LanguageModel) -> None:
+    artifacts = (
+        await llm.generate(_request(ArtifactType.SUMMARY)),
+        await llm.generate(_request(ArtifactType.KEY_TERMS)),
+    )
+    request = ConceptRequest(
+        lecture_id="lec-econ",
+        lecture_title="Supply and demand",
+        course_title="ECON 101",
+        transcript=LECTURE,
+        artifacts=artifacts,
+        threads=(),
+    )
+    first = await llm.match_concepts(request)
+    assert first and all(c.thread_id is None and c.change_type == "introduced" for c in first)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    thread = Thread(
+        id="thread-known",
+        course_id="econ",
+        title=first[0].title,
+        summary=first[0].summary,
+        status="foundational",
+        complexity_level=1,
+        lecture_refs=("lec-older",),
+        evolution=(ThreadEvolution(lecture_id="lec-older", change_type="introduced", note="."),),
+        created_at=when,
+        updated_at=when,
+    )
+    again = await llm.match_concepts(msgspec.structs.replace(request, threads=(thread,)))
+    matched = [c for c in again if c.thread_id == thread.id]
+    assert matched and all(c.change_type != "introduced" for c in matched)
+    assert all(c.thread_id in (None, thread.id) for c in again)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pegasus_adapters.offline.generator import ExtractiveLanguageModel
 from pegasus_core.artifacts import AnyArtifact, ArtifactType
-from pegasus_core.ports.language_model import GenerationRequest
+from pegasus_core.ports.language_model import ConceptRequest, GenerationRequest
+from pegasus_core.threads import Concept
 from pegasus_core.transcripts import Engine
 
 ENGINE = Engine(provider="scripted", model="scripted")
@@ -36,3 +37,7 @@ class ScriptedLanguageModel:
         if self.fail_with is not None and len(self.calls) <= self.fail_times:
             raise self.fail_with
         return await self._offline.generate(request)
+
+    async def match_concepts(self, request: ConceptRequest) -> tuple[Concept, ...]:
+        """Match concepts as the offline engine does (keyword overlap): deterministic."""
+        return await self._offline.match_concepts(request)

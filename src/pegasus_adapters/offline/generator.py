@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from pegasus_adapters.offline.concepts import match_concepts
 from pegasus_adapters.offline.keywords import Analysis, analyse
 from pegasus_adapters.offline.quiz import ASK_ABOUT, WHAT_IS, build_exam, build_flashcards, phrase
 from pegasus_adapters.offline.text import SHORT_WORDS, Sentence, split_parts, tidy
@@ -19,8 +20,9 @@ from pegasus_core.artifacts import (
     Summary,
     SummarySection,
 )
-from pegasus_core.ports.language_model import GenerationRequest
+from pegasus_core.ports.language_model import ConceptRequest, GenerationRequest
 from pegasus_core.presets import Preset
+from pegasus_core.threads import Concept
 from pegasus_core.transcripts import Engine, Transcript
 
 ENGINE = Engine(provider="offline", model="extractive-v1")
@@ -83,6 +85,10 @@ class ExtractiveLanguageModel:
         if size > 2 * _INLINE_CHARS:
             return await asyncio.to_thread(self._build, request)
         return self._build(request)
+
+    async def match_concepts(self, request: ConceptRequest) -> tuple[Concept, ...]:
+        """Match the key terms with the course's threads by keyword overlap (offline.concepts)."""
+        return match_concepts(request)
 
     def _build(self, request: GenerationRequest) -> AnyArtifact:
         last, transcript = self._last, request.transcript

@@ -48,6 +48,13 @@ class SqlCourseRepository:
         )
         return None if row is None else _course(row)
 
+    async def lock(self, course_id: str) -> None:
+        # A no-op update: a row lock on Postgres (FOR UPDATE is not SQLite), and SQLite writers
+        # hold the database's write lock from BEGIN IMMEDIATE anyway.
+        await self._s.execute(
+            "UPDATE courses SET updated_at = updated_at WHERE id = :id", {"id": course_id}
+        )
+
     async def ensure(self, course_id: str, *, title: str, now: datetime) -> Course:
         await self._s.execute(
             "INSERT INTO courses (id, title, created_at, updated_at) "

@@ -10,7 +10,7 @@ import msgspec
 from pegasus_adapters.sql.paging import fetch_page
 from pegasus_adapters.sql.session import Row, SqlSession, required_datetime, to_json
 from pegasus_core.pagination import Page, PageRequest
-from pegasus_core.threads import Thread, ThreadEvolution
+from pegasus_core.threads import Thread, ThreadEvolution, drop_lecture
 
 
 def _thread(row: Row) -> Thread:
@@ -84,16 +84,11 @@ class SqlThreadRepository:
             if lecture_id not in thread.lecture_refs:
                 continue
             changed += 1
-            refs = tuple(ref for ref in thread.lecture_refs if ref != lecture_id)
-            if not refs:
+            rest = drop_lecture(thread, lecture_id)
+            if rest is None:
                 await self._s.execute("DELETE FROM threads WHERE id = :id", {"id": thread.id})
                 continue
-            evolution = tuple(e for e in thread.evolution if e.lecture_id != lecture_id)
-            await self.put(
-                msgspec.structs.replace(
-                    thread, lecture_refs=refs, evolution=evolution, updated_at=now
-                )
-            )
+            await self.put(msgspec.structs.replace(rest, updated_at=now))
         return changed
 
 

@@ -35,6 +35,14 @@ class CourseRepository(Protocol):
         """Return a page of courses."""
         ...
 
+    async def lock(self, course_id: str) -> None:
+        """Hold the course row until this unit of work ends.
+
+        Writers of the course's threads take it first, so two lectures of a course finishing
+        at once update its threads one after the other. A missing course locks nothing.
+        """
+        ...
+
     async def delete(self, course_id: str) -> bool:
         """Delete the course row; return whether it existed."""
         ...

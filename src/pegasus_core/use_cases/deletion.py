@@ -40,10 +40,15 @@ class CourseDeletion(Record, frozen=True, kw_only=True):
     lecture_deletions: tuple[LectureDeletion, ...]
 
 
-async def _delete_rows(ports: Ports, uow: UnitOfWork, lecture_id: str) -> DeletedCounts:
+async def _delete_rows(
+    ports: Ports, uow: UnitOfWork, lecture_id: str, *, course_id: str
+) -> DeletedCounts:
     now = ports.clock.now()
     artifacts, exports = await uow.artifacts.delete_for_lecture(lecture_id)
     jobs = await uow.jobs.delete_for_lecture(lecture_id)
+    # Thread writers hold the course lock (generation's store_threads): taken after the job
+    # rows, in the same order as a completing generation, so the two cannot deadlock.
+    await uow.courses.lock(course_id)
     threads = await uow.threads.remove_lecture(lecture_id, now=now)
     lectures = await uow.lectures.delete(lecture_id)
     # The sweep purges the prefix again for a while: a worker still on a deleted job may
@@ -83,8 +88,8 @@ async def delete_lecture(
     """
     parse_id(lecture_id, field="lecture_id")
     async with ports.uow() as uow:
-        await require_lecture(uow, lecture_id)
-        counts = await _delete_rows(ports, uow, lecture_id)
+        lecture = await require_lecture(uow, lecture_id)
+        counts = await _delete_rows(ports, uow, lecture_id, course_id=lecture.course_id)
         if not purge_storage:
             await uow.tombstones.clear(lecture_prefix(lecture_id))
         await uow.commit()
@@ -102,7 +107,7 @@ async def delete_course(
         await require_course(uow, course_id)
         deleted = {}
         for lecture in await uow.lectures.in_course(course_id):
-            deleted[lecture.id] = await _delete_rows(ports, uow, lecture.id)
+            deleted[lecture.id] = await _delete_rows(ports, uow, lecture.id, course_id=course_id)
             if not purge_storage:
                 await uow.tombstones.clear(lecture_prefix(lecture.id))
         course_deleted = await uow.courses.delete(course_id)
