@@ -112,7 +112,19 @@ def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
             return ScriptedTranscriber(
                 SCRIPTED_TEXT, chunk_delay_sec=settings.scripted_delay_ms / 1000
             )
-    raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
+        case "openai":
+            from pegasus_adapters.openai.transcriber import OpenAITranscriber
+
+            if not settings.openai_api_key:
+                raise ConfigError("OPENAI_API_KEY: required for PLC_TRANSCRIBER=openai.")
+            openai_transcriber = OpenAITranscriber(
+                model=settings.openai_transcribe_model,
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+            )
+            stack.push_async_callback(openai_transcriber.aclose)
+            return openai_transcriber
+    raise ConfigError(f"PLC_TRANSCRIBER={settings.transcriber_engine} is not available.")
 
 
 def _language_model(settings: Settings) -> LanguageModel:
