@@ -59,6 +59,7 @@ class Received:
     duration_sec: float | None
     status: int
     text: str = ""
+    filename: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/audio/transcriptions":
             self._error(404, "Unknown URL.", "invalid_request_error")
             return
-        fields, upload = self._form(body)
+        fields, upload, filename = self._form(body)
         received = {
+            "filename": filename,
             "model": fields.get("model", ""),
             "response_format": fields.get("response_format", "json"),
             "prompt": fields.get("prompt", ""),
@@ -274,19 +276,19 @@ class _Handler(BaseHTTPRequestHandler):
             }
         return 200, {"text": text}
 
-    def _form(self, body: bytes) -> tuple[dict[str, str], bytes]:
+    def _form(self, body: bytes) -> tuple[dict[str, str], bytes, str]:
         _, options = multipart.parse_options_header(self.headers.get("Content-Type", ""))
         fields: dict[str, str] = {}
-        upload = b""
+        upload, filename = b"", ""
         parser = multipart.MultipartParser(
             io.BytesIO(body), options.get("boundary", ""), len(body), mem_limit=2**27
         )
         for part in parser:
             if part.filename is not None and part.name == "file":
-                upload = part.raw
+                upload, filename = part.raw, part.filename
             else:
                 fields[part.name] = part.value
-        return fields, upload
+        return fields, upload, filename
 
     _retry_after: int | None = None
 
