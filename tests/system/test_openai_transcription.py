@@ -33,6 +33,12 @@ def tone_lecture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[S
 
 
 @pytest.fixture(scope="session")
+def over_1400_s_lecture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Sentence]]:
+    path = tmp_path_factory.mktemp("tone-lecture") / "25min.flac"
+    return path, build_tone_lecture(path, 1500.0, seed=8)
+
+
+@pytest.fixture(scope="session")
 def short_lecture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Sentence]]:
     path = tmp_path_factory.mktemp("tone-lecture") / "short.flac"
     return path, build_tone_lecture(path, 60.0, seed=7)
@@ -108,9 +114,9 @@ def audio_duration(sentences: list[Sentence]) -> float:
 
 
 async def test_a_text_only_model_gets_chunks_under_its_duration_cap(
-    tmp_path: Path, server: AudioServer, tone_lecture: tuple[Path, list[Sentence]]
+    tmp_path: Path, server: AudioServer, over_1400_s_lecture: tuple[Path, list[Sentence]]
 ) -> None:
-    audio, sentences = tone_lecture
+    audio, sentences = over_1400_s_lecture
     # A 50-minute wish: only the model's 1400 s cap keeps requests acceptable.
     transcriber = engine(server, model="gpt-4o-mini-transcribe", chunk_target_sec=3000.0)
     async with (
