@@ -18,7 +18,7 @@ from pegasus_adapters.openai.capabilities import (
     capabilities_for,
 )
 from pegasus_adapters.openai.chunk_planner import chunk_bounds, encode_chunk, plan_requests
-from pegasus_adapters.openai.transcriber import place_sentences
+from pegasus_adapters.openai.transcriber import OpenAITranscriber, place_sentences
 from pegasus_core.transcripts import ChunkResult, ChunkSpan, Segment, chunk_prompt
 from tests.audio_fixtures import make_tone_clip
 
@@ -94,3 +94,12 @@ def test_a_chunk_prompt_is_the_predecessors_tail_in_whole_words_or_else_the_titl
     assert chunk_prompt(None, **titles) == "Cells. Biology 101."
     assert chunk_prompt(finished(""), **titles) == "Cells. Biology 101."
     assert chunk_prompt(None, lecture_title="Cells", course_title="") == "Cells."
+
+
+def test_the_engine_takes_the_languages_openai_documents() -> None:
+    engine = OpenAITranscriber(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+
+    assert engine.supports_language("en") and engine.supports_language("fr")
+    assert not engine.supports_language("xx")
+    with pytest.raises(ValueError, match="Language not supported by the OpenAI engine"):
+        engine.open(Path("x.ogg"), language="xx")
