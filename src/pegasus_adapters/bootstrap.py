@@ -118,7 +118,19 @@ def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
 
                 scripted.before_chunk = hang_hook(FaultSwitches(Path(settings.fault_dir)))
             return scripted
-    raise ConfigError("PLC_TRANSCRIBER=openai is not available yet.")
+        case "openai":
+            from pegasus_adapters.openai.transcriber import OpenAITranscriber
+
+            if not settings.openai_api_key:
+                raise ConfigError("OPENAI_API_KEY: required for PLC_TRANSCRIBER=openai.")
+            openai_transcriber = OpenAITranscriber(
+                model=settings.openai_transcribe_model,
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+            )
+            stack.push_async_callback(openai_transcriber.aclose)
+            return openai_transcriber
+    raise ConfigError(f"PLC_TRANSCRIBER={settings.transcriber_engine} is not available.")
 
 
 def _language_model(settings: Settings, stack: AsyncExitStack) -> LanguageModel:

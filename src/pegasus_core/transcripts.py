@@ -84,6 +84,26 @@ def merge_chunks(results: Sequence[ChunkResult], *, duration_sec: float | None) 
     return merged
 
 
+PROMPT_TAIL_CHARS = 200
+"""How much of the previous chunk's text a chunk's prompt carries (whole words, at most this)."""
+
+
+def chunk_prompt(previous: ChunkResult | None, *, lecture_title: str, course_title: str) -> str:
+    """Return the prompt for transcribing a chunk.
+
+    - The tail of its predecessor's text when that chunk has finished, so wording and spelling
+      carry across the cut.
+    - Otherwise (first chunk, predecessor still running, or silent) the lecture and course titles.
+    """
+    text = transcript_text(previous.segments) if previous is not None else ""
+    if text:
+        tail = text[-PROMPT_TAIL_CHARS:]
+        if len(text) > PROMPT_TAIL_CHARS and " " in tail:
+            tail = tail.split(" ", 1)[1]  # drop the word the cut went through
+        return tail
+    return ". ".join(t.rstrip(".") for t in (lecture_title, course_title) if t) + "."
+
+
 def transcript_text(segments: Iterable[Segment]) -> str:
     """Join segment texts into the transcript's running text."""
     return " ".join(seg.text for seg in segments)

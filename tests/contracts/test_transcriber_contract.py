@@ -11,12 +11,15 @@ import pytest
 
 from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
 from pegasus_adapters.offline.transcriber import PocketsphinxTranscriber, group_words
+from pegasus_adapters.openai.transcriber import OpenAITranscriber
 from pegasus_core.errors import TooLargeError, UnsupportedAudioError
 from pegasus_core.ports.transcriber import Transcriber
 from pegasus_core.transcripts import ChunkResult, Segment, merge_chunks, shift_segments
 from tests.audio_fixtures import SAMPLE_TEXT, make_speech_clip
+from tests.fake_openai.audio_server import AudioServer, AudioServerState, Burst, serve_audio
 
 LECTURE_WORDS = set(SAMPLE_TEXT.read_text().lower().replace(".", " ").replace(",", " ").split())
+LECTURE_SENTENCES = SAMPLE_TEXT.read_text().replace("\n", " ").split(". ")
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +43,25 @@ def pocketsphinx() -> Iterator[PocketsphinxTranscriber]:
     asyncio.run(engine.aclose())
 
 
-@pytest.fixture(params=["pocketsphinx", "scripted"])
+def read_the_lecture(burst: Burst) -> str:
+    """The fake OpenAI server's voice: each speech burst says the next sentence of the lecture."""
+    return LECTURE_SENTENCES[burst.index % len(LECTURE_SENTENCES)].strip(" .") + "."
+
+
+@pytest.fixture(scope="module")
+def openai_server() -> Iterator[AudioServer]:
+    with serve_audio(AudioServerState(voice=read_the_lecture)) as server:
+        yield server
+
+
+@pytest.fixture(params=["pocketsphinx", "scripted", "openai"])
 def transcriber(request: pytest.FixtureRequest) -> Transcriber:
     if request.param == "scripted":
         return ScriptedTranscriber(SAMPLE_TEXT.read_text(), chunk_sec=5.0, words_per_sec=2.4)
+    if request.param == "openai":
+        server: AudioServer = request.getfixturevalue("openai_server")
+        # 25 s chunks, so the 48 s clip has a chunk boundary, as with the other engines.
+        return OpenAITranscriber(api_key="sk-test", base_url=server.base_url, chunk_target_sec=25.0)
     engine: PocketsphinxTranscriber = request.getfixturevalue("pocketsphinx")
     return engine
 
@@ -130,7 +148,7 @@ async def test_audio_within_the_limit_opens(
 
 
 def test_the_engine_names_itself_and_supports_english(transcriber: Transcriber) -> None:
-    assert transcriber.engine.provider in {"offline", "scripted"}
+    assert transcriber.engine.provider in {"offline", "scripted", "openai"}
     assert transcriber.max_concurrency >= 1
     assert transcriber.supports_language("en")
 

@@ -15,6 +15,7 @@ from pegasus_core.transcripts import (
     ChunkResult,
     ChunkSpan,
     Transcript,
+    chunk_prompt,
     merge_chunks,
     shift_segments,
     transcript_text,
@@ -53,12 +54,18 @@ async def _transcribe_all(ctx: JobContext, session: TranscriptionSession) -> Com
     total = max(1, len(spans))
     if done:  # a resumed job shows what it already has (a fresh one is at 0 already)
         await ctx.beat(progress=len(done) / total)
+    async with ports.uow(read_only=True) as uow:
+        course = await uow.courses.get(lecture.course_id)
+    course_title = course.title if course is not None else ""
     limit = asyncio.Semaphore(max(1, ports.transcriber.max_concurrency))
     lock = asyncio.Lock()
 
     async def one(span: ChunkSpan) -> None:
         async with limit:
-            prompt = f"{lecture.title}."
+            # Read when the chunk starts, so a predecessor that finished meanwhile counts.
+            prompt = chunk_prompt(
+                done.get(span.index - 1), lecture_title=lecture.title, course_title=course_title
+            )
             segments = await session.transcribe(span, prompt=prompt)
             result = ChunkResult(span=span, segments=shift_segments(segments, span))
             await ctx.put(_key(lecture.id, span), msgspec.json.encode(result))
@@ -120,6 +127,8 @@ async def run_transcription(ctx: JobContext) -> Completion:
     """Transcribe the lecture's audio into transcript.json.
 
     - Chunks finished by an earlier attempt are loaded, not transcribed again.
+    - A chunk's prompt is its finished predecessor's last words, else the lecture and course
+      titles.
     - Progress advances per chunk; the decoded duration replaces the probed one.
     """
     ports = ctx.ports
