@@ -1,0 +1,132 @@
+"""Streamed S3 uploads: parts of PART_SIZE, a bounded number in flight, aborted on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterable
+from typing import Any
+
+from pegasus_adapters.s3.errors import translated
+from pegasus_core.errors import TooLargeError
+
+log = logging.getLogger("pegasus.s3")
+
+PART_SIZE = 8 * 1024 * 1024
+"""Bytes per part (S3 needs at least 5 MiB for every part but the last)."""
+PARTS_IN_FLIGHT = 2
+"""Parts uploading while the next one fills: memory stays under (PARTS_IN_FLIGHT + 2) parts."""
+
+
+class MultipartUpload:
+    """One multipart upload: parts go up concurrently (bounded); abort() removes every part."""
+
+    def __init__(self, client: Any, bucket: str, key: str, upload_id: str) -> None:
+        self._client, self._bucket, self._key, self._id = client, bucket, key, upload_id
+        self._running: set[asyncio.Task[None]] = set()
+        self._etags: dict[int, str] = {}
+        self._next = 1
+
+    @classmethod
+    async def start(cls, client: Any, bucket: str, key: str) -> MultipartUpload:
+        """Create the upload on the server."""
+        async with translated(key):
+            answer = await client.create_multipart_upload(Bucket=bucket, Key=key)
+        return cls(client, bucket, key, answer["UploadId"])
+
+    async def add(self, data: bytes) -> None:
+        """Upload the next part; wait first while PARTS_IN_FLIGHT parts are still uploading."""
+        while len(self._running) >= PARTS_IN_FLIGHT:
+            done, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+            self._running -= done
+            for task in done:
+                task.result()  # a failed part fails the upload
+        task = asyncio.create_task(self._upload_part(self._next, data))
+        self._running.add(task)
+        self._next += 1
+
+    async def _upload_part(self, number: int, data: bytes) -> None:
+        async with translated(self._key):
+            answer = await self._client.upload_part(
+                Bucket=self._bucket, Key=self._key, UploadId=self._id, PartNumber=number, Body=data
+            )
+        self._etags[number] = answer["ETag"]
+
+    async def complete(self) -> None:
+        """Wait for every part, then assemble the object (atomically replacing any old one)."""
+        running, self._running = self._running, set()
+        for task in running:
+            await task
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in sorted(self._etags.items())]
+        async with translated(self._key):
+            await self._client.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._id,
+                MultipartUpload={"Parts": parts},
+            )
+
+    async def abort(self) -> None:
+        """Stop the parts still uploading and delete every stored part; never raises.
+
+        Runs to its end even if the caller is cancelled meanwhile (a client that disconnects
+        cancels the request), so no part is left behind.
+        """
+        await asyncio.shield(asyncio.ensure_future(self._abort()))
+
+    async def _abort(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._running.clear()
+        try:
+            async with translated(self._key):
+                await self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._id
+                )
+        except Exception:
+            log.warning("could not abort the multipart upload of %s", self._key, exc_info=True)
+
+
+async def stream_upload(
+    client: Any, bucket: str, key: str, chunks: AsyncIterable[bytes], max_bytes: int | None
+) -> tuple[int, str]:
+    """Upload chunks to key while hashing them; return (size, SHA-256 hex).
+
+    An object under PART_SIZE goes up in one PUT; a larger one as a multipart upload. Raises
+    TooLargeError once more than max_bytes arrive. On any failure (of the source, of S3, or a
+    cancellation) the multipart upload is aborted: no object is created and an existing object
+    at key stays as it was.
+    """
+    digest, size = hashlib.sha256(), 0
+    pending: list[bytes] = []
+    pending_size = 0
+    upload: MultipartUpload | None = None
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise TooLargeError("The upload is larger than the allowed size.")
+            digest.update(chunk)
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= PART_SIZE:
+                part = b"".join(pending)
+                pending, pending_size = [], 0
+                upload = upload or await MultipartUpload.start(client, bucket, key)
+                await upload.add(part)
+        rest = b"".join(pending)
+        pending = []
+        if upload is None:
+            async with translated(key):
+                await client.put_object(Bucket=bucket, Key=key, Body=rest)
+        else:
+            if rest:
+                await upload.add(rest)
+            await upload.complete()
+    except BaseException:
+        if upload is not None:
+            await upload.abort()
+        raise
+    return size, digest.hexdigest()
