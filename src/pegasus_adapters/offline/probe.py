@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from pegasus_adapters.blob_reader import BlobReader
 from pegasus_adapters.offline.audio import probe
 from pegasus_core.ports.audio_probe import AudioInfo
+from pegasus_core.ports.blob_store import BlobStore
 
 
 class PyAvAudioProbe:
@@ -20,3 +22,9 @@ class PyAvAudioProbe:
     async def probe(self, path: Path) -> AudioInfo:
         """Recognise the file; raises UnsupportedAudioError as the port says."""
         return await asyncio.to_thread(probe, path)
+
+    async def probe_stored(self, blobs: BlobStore, key: str, size: int) -> AudioInfo:
+        """Recognise a stored object through range reads; raises as probe does."""
+        reader = BlobReader(blobs, key, size, asyncio.get_running_loop())
+        with reader:
+            return await asyncio.to_thread(probe, reader)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.records import Record
 
 
@@ -25,5 +26,12 @@ class AudioProbe(Protocol):
 
         Raises UnsupportedAudioError unless it has an audio stream whose first 10 s decode to
         at least 0.5 s of samples.
+        """
+        ...
+
+    async def probe_stored(self, blobs: BlobStore, key: str, size: int) -> AudioInfo:
+        """Probe an object of size bytes in place, with range reads (no copy of the object).
+
+        Raises as probe does, and BlobNotFoundError if the object is absent.
         """
         ...

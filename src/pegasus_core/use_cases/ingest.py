@@ -69,7 +69,8 @@ async def ingest_lecture(
     """Store a lecture recording and, with auto_process, queue its transcription.
 
     - The upload is streamed to storage while hashed; past the size limit: 413, nothing kept.
-    - The format is probed from the stored bytes: not audio gives 415 and nothing is kept.
+    - The format is probed from the stored bytes, in place with range reads: not audio gives
+      415 and nothing is kept.
     - Audio longer than the duration limit gives 413.
     - An existing lecture id gives 409 `Lecture already exists.`; a new course is created with
       course_title (an existing course's title is never changed).
@@ -83,8 +84,7 @@ async def ingest_lecture(
     written = [staging]
     try:
         info = await blobs.put(staging, audio, max_bytes=ports.limits.max_upload_bytes)
-        async with blobs.local_file(staging) as path:
-            probed = await ports.probe.probe(path)
+        probed = await ports.probe.probe_stored(blobs, staging, info.size_bytes)
         if probed.duration_sec > ports.limits.max_duration_sec:
             raise TooLargeError("Audio is longer than the allowed duration.")
         key = audio_key(lecture_id, probed.extension)

@@ -1,0 +1,64 @@
+"""Probing stored audio in place, with range reads, on every BlobStore."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+
+from pegasus_adapters.offline.probe import PyAvAudioProbe
+from pegasus_core.errors import BlobNotFoundError, UnsupportedAudioError
+from pegasus_core.ports.blob_store import BlobStore, put_bytes
+from tests.audio_fixtures import make_speech_clip, moov_after_mdat
+
+
+class RangeOnly:
+    """Passes range reads to a store and records them; refuses whole-object reads."""
+
+    def __init__(self, inner: BlobStore) -> None:
+        self.inner = inner
+        self.ranges: list[tuple[int, int]] = []
+
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        self.ranges.append((start, length))
+        return await self.inner.read_range(key, start, length)
+
+    def open(self, key: str) -> AsyncIterator[bytes]:
+        raise AssertionError("the probe must not stream the whole object")
+
+    def local_file(self, key: str) -> AbstractAsyncContextManager[Path]:
+        raise AssertionError("the probe must not copy the object")
+
+
+@pytest.fixture(scope="module")
+def late_index_m4a(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clip = make_speech_clip(tmp_path_factory.mktemp("m4a") / "late.m4a", 90.0, "m4a_moov_at_end")
+    assert moov_after_mdat(clip)
+    return clip
+
+
+async def test_an_m4a_with_its_index_at_the_end_is_probed_with_range_reads(
+    blob_store: BlobStore, late_index_m4a: Path
+) -> None:
+    data = late_index_m4a.read_bytes()
+    await put_bytes(blob_store, "lectures/a/upload.part", data)
+    spy = RangeOnly(blob_store)
+
+    info = await PyAvAudioProbe().probe_stored(spy, "lectures/a/upload.part", len(data))  # type: ignore[arg-type]
+
+    assert (info.extension, info.content_type) == ("m4a", "audio/mp4")
+    assert info.duration_sec == pytest.approx(90.0, abs=0.2)
+    assert any(start > len(data) // 2 for start, _ in spy.ranges)  # it jumped to the index
+    assert sum(length for _, length in spy.ranges) < len(data)  # and did not read it all
+
+
+async def test_probing_stored_bytes_that_are_not_audio_is_unsupported(
+    blob_store: BlobStore,
+) -> None:
+    await put_bytes(blob_store, "lectures/a/upload.part", b"not audio at all" * 1000)
+    with pytest.raises(UnsupportedAudioError):
+        await PyAvAudioProbe().probe_stored(blob_store, "lectures/a/upload.part", 16000)
+    with pytest.raises(BlobNotFoundError):
+        await PyAvAudioProbe().probe_stored(blob_store, "lectures/none/upload.part", 10)
