@@ -16,7 +16,7 @@ log = logging.getLogger("pegasus.s3")
 PART_SIZE = 8 * 1024 * 1024
 """Bytes per part (S3 needs at least 5 MiB for every part but the last)."""
 PARTS_IN_FLIGHT = 2
-"""Parts uploading while the next one fills: memory stays under (PARTS_IN_FLIGHT + 2) parts."""
+"""Parts uploading while the next one fills: memory stays under (PARTS_IN_FLIGHT + 1) parts."""
 
 
 class MultipartUpload:
@@ -35,8 +35,11 @@ class MultipartUpload:
             answer = await client.create_multipart_upload(Bucket=bucket, Key=key)
         return cls(client, bucket, key, answer["UploadId"])
 
-    async def add(self, data: bytes) -> None:
-        """Upload the next part; wait first while PARTS_IN_FLIGHT parts are still uploading."""
+    async def add(self, data: bytearray) -> None:
+        """Upload the next part; wait first while PARTS_IN_FLIGHT parts are still uploading.
+
+        The upload owns data from here on: the caller must not change it.
+        """
         while len(self._running) >= PARTS_IN_FLIGHT:
             done, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
             self._running -= done
@@ -46,7 +49,7 @@ class MultipartUpload:
         self._running.add(task)
         self._next += 1
 
-    async def _upload_part(self, number: int, data: bytes) -> None:
+    async def _upload_part(self, number: int, data: bytearray) -> None:
         async with translated(self._key):
             answer = await self._client.upload_part(
                 Bucket=self._bucket, Key=self._key, UploadId=self._id, PartNumber=number, Body=data
@@ -100,8 +103,9 @@ async def stream_upload(
     at key stays as it was.
     """
     digest, size = hashlib.sha256(), 0
-    pending: list[bytes] = []
-    pending_size = 0
+    # Chunks are copied once, into a part-sized buffer that is then handed to the upload as
+    # is: no join, no second copy, so memory stays at the parts in flight plus one.
+    buffer, filled = bytearray(PART_SIZE), 0
     upload: MultipartUpload | None = None
     try:
         async for chunk in chunks:
@@ -109,21 +113,22 @@ async def stream_upload(
             if max_bytes is not None and size > max_bytes:
                 raise TooLargeError("The upload is larger than the allowed size.")
             digest.update(chunk)
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= PART_SIZE:
-                part = b"".join(pending)
-                pending, pending_size = [], 0
-                upload = upload or await MultipartUpload.start(client, bucket, key)
-                await upload.add(part)
-        rest = b"".join(pending)
-        pending = []
+            view = memoryview(chunk)
+            while view:
+                taken = min(len(view), PART_SIZE - filled)
+                buffer[filled : filled + taken] = view[:taken]
+                filled, view = filled + taken, view[taken:]
+                if filled == PART_SIZE:
+                    upload = upload or await MultipartUpload.start(client, bucket, key)
+                    await upload.add(buffer)
+                    buffer, filled = bytearray(PART_SIZE), 0
+        del buffer[filled:]
         if upload is None:
             async with translated(key):
-                await client.put_object(Bucket=bucket, Key=key, Body=rest)
+                await client.put_object(Bucket=bucket, Key=key, Body=buffer)
         else:
-            if rest:
-                await upload.add(rest)
+            if buffer:
+                await upload.add(buffer)
             await upload.complete()
     except BaseException:
         if upload is not None:
