@@ -164,6 +164,11 @@ class LocalBlobStore:
             raise UnavailableError("Storage returned different bytes.")
 
     async def presigned_url(
-        self, key: str, *, expires_sec: int, filename: str | None = None
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         return None  # files are served by the API itself

@@ -106,7 +106,10 @@ async def test_a_presigned_url_downloads_the_object_without_credentials(
 ) -> None:
     await put_bytes(blob_store, "lectures/a/exports/a.md", b"# Notes\n")
     url = await blob_store.presigned_url(
-        "lectures/a/exports/a.md", expires_sec=900, filename="a.md"
+        "lectures/a/exports/a.md",
+        expires_sec=900,
+        filename="a.md",
+        content_type="text/markdown; charset=utf-8",
     )
     if url is None:  # a store that cannot sign: the API streams the bytes itself
         assert isinstance(blob_store, InMemoryBlobStore | LocalBlobStore)
@@ -114,3 +117,4 @@ async def test_a_presigned_url_downloads_the_object_without_credentials(
     with await asyncio.to_thread(urllib.request.urlopen, url, timeout=10) as answer:
         assert answer.read() == b"# Notes\n"
         assert answer.headers["Content-Disposition"] == 'attachment; filename="a.md"'
+        assert answer.headers["Content-Type"] == "text/markdown; charset=utf-8"

@@ -99,6 +99,8 @@ async def test_the_whole_pipeline_runs_in_s3_mode_and_delete_leaves_nothing(
             async with httpx.AsyncClient(timeout=30) as anonymous:
                 fetched = await anonymous.get(url)
                 assert fetched.content == markdown
+                assert fetched.headers["content-type"] == "text/markdown"
+                assert fetched.headers["content-disposition"] == 'attachment; filename="s3-lec.md"'
                 listing = (await http.get("/lectures/s3-lec/artifacts")).json()
                 assert set(listing["artifactDownloadUrls"]) == set(listing["artifacts"])
                 summary_url = listing["artifactDownloadUrls"]["summary"]

@@ -78,6 +78,11 @@ class InMemoryBlobStore:
         return None
 
     async def presigned_url(
-        self, key: str, *, expires_sec: int, filename: str | None = None
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         return None

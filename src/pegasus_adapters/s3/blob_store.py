@@ -196,11 +196,18 @@ class S3BlobStore:
             raise UnavailableError("Storage returned different bytes.")
 
     async def presigned_url(
-        self, key: str, *, expires_sec: int, filename: str | None = None
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         params = {"Bucket": self.bucket, "Key": self._key(key)}
         if filename is not None:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        if content_type is not None:
+            params["ResponseContentType"] = content_type
         async with translated(key):
             url: str = await self._client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=expires_sec

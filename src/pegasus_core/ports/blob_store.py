@@ -76,13 +76,18 @@ class BlobStore(Protocol):
         ...
 
     async def presigned_url(
-        self, key: str, *, expires_sec: int, filename: str | None = None
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
     ) -> str | None:
         """Return a URL that downloads the object without credentials for expires_sec.
 
         None when the store cannot sign URLs (local, memory): callers then serve the bytes
-        themselves. filename sets the download's Content-Disposition. The object's existence
-        is not checked.
+        themselves. filename sets the download's Content-Disposition (attachment) and
+        content_type its Content-Type. The object's existence is not checked.
         """
         ...
 

@@ -242,7 +242,10 @@ async def export_download_url(ports: Ports, lecture_id: str, export_type: str) -
     """
     opened = await _find_export(ports, lecture_id, export_type)
     return await ports.blobs.presigned_url(
-        opened.record.storage_path, expires_sec=PRESIGNED_URL_SEC, filename=opened.filename
+        opened.record.storage_path,
+        expires_sec=PRESIGNED_URL_SEC,
+        filename=opened.filename,
+        content_type=opened.content_type,
     )
 
 
@@ -264,6 +267,7 @@ async def artifact_download_urls(
             record.storage_path,
             expires_sec=PRESIGNED_URL_SEC,
             filename=f"{lecture_id}.{kind}.json",
+            content_type="application/json",
         )
         urls[kind] = signed or f"/lectures/{lecture_id}/artifacts/{kind}"
     return urls
