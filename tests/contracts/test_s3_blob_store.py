@@ -96,7 +96,11 @@ async def test_a_failed_multipart_put_leaves_no_part_and_the_old_object(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await asyncio.sleep(0.5)  # the abort runs shielded from the cancellation
+        # The abort runs on, shielded from the cancellation.
+        for _ in range(200):
+            if not await pending_uploads(s3_admin, s3_bucket):
+                break
+            await asyncio.sleep(0.05)
     assert await pending_uploads(s3_admin, s3_bucket) == []
     assert await read_all(s3_blob_store, "lectures/a/audio.wav") == b"old"
     assert await object_keys(s3_admin, s3_bucket, "") == ["pegasus-test/lectures/a/audio.wav"]
@@ -190,3 +194,33 @@ async def test_refused_credentials_are_access_denied(tmp_path: Path, s3_endpoint
                 await store.check()
             with pytest.raises(StorageAccessDeniedError):
                 await read_all(store, "lectures/a/audio.wav")
+
+
+async def test_a_put_cancelled_while_its_upload_is_created_leaves_no_pending_upload(
+    s3_blob_store: S3BlobStore, s3_admin: Any, s3_bucket: str
+) -> None:
+    original = s3_blob_store._client.create_multipart_upload
+    created, answer_back = asyncio.Event(), asyncio.Event()
+
+    async def slow_answer(**kwargs: Any) -> Any:
+        answer = await original(**kwargs)  # created on the server...
+        created.set()
+        await answer_back.wait()  # ...but the answer arrives after the cancellation
+        return answer
+
+    s3_blob_store._client.create_multipart_upload = slow_answer
+    try:
+        task = asyncio.create_task(s3_blob_store.put("lectures/a/audio.wav", pieces(2 * PART_SIZE)))
+        await created.wait()
+        assert await pending_uploads(s3_admin, s3_bucket) == ["pegasus-test/lectures/a/audio.wav"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        answer_back.set()
+        for _ in range(200):
+            if not await pending_uploads(s3_admin, s3_bucket):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        s3_blob_store._client.create_multipart_upload = original
+    assert await pending_uploads(s3_admin, s3_bucket) == []

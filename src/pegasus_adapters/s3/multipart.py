@@ -19,6 +19,16 @@ PARTS_IN_FLIGHT = 2
 """Parts uploading while the next one fills: memory stays under (PARTS_IN_FLIGHT + 1) parts."""
 
 
+_BACKGROUND: set[asyncio.Future[None]] = set()
+
+
+def _background(work: Any) -> None:
+    """Run cleanup that must outlive a cancelled caller (keeping a reference until it ends)."""
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
 class MultipartUpload:
     """One multipart upload: parts go up concurrently (bounded); abort() removes every part."""
 
@@ -30,10 +40,29 @@ class MultipartUpload:
 
     @classmethod
     async def start(cls, client: Any, bucket: str, key: str) -> MultipartUpload:
-        """Create the upload on the server."""
-        async with translated(key):
-            answer = await client.create_multipart_upload(Bucket=bucket, Key=key)
+        """Create the upload on the server.
+
+        Cancelled while the request is out, the upload may still be created: it is then
+        aborted in the background as soon as its id arrives.
+        """
+        created = asyncio.ensure_future(client.create_multipart_upload(Bucket=bucket, Key=key))
+        try:
+            async with translated(key):
+                answer = await asyncio.shield(created)
+        except asyncio.CancelledError:
+            _background(cls._abort_once_created(client, bucket, key, created))
+            raise
         return cls(client, bucket, key, answer["UploadId"])
+
+    @staticmethod
+    async def _abort_once_created(
+        client: Any, bucket: str, key: str, created: asyncio.Future[Any]
+    ) -> None:
+        try:
+            answer = await created
+        except Exception:
+            return  # never created
+        await MultipartUpload(client, bucket, key, answer["UploadId"]).abort()
 
     async def add(self, data: bytearray) -> None:
         """Upload the next part; wait first while PARTS_IN_FLIGHT parts are still uploading.
