@@ -15,7 +15,7 @@ import pytest
 from tests.audio_fixtures import make_speech_clip, moov_after_mdat
 from tests.s3_server import S3_REGION, object_keys, pending_uploads
 from tests.system.cli_runner import stored_files
-from tests.system.served import served
+from tests.system.served import free_port, served
 
 pytestmark = pytest.mark.slow
 
@@ -190,3 +190,19 @@ async def test_an_upload_cut_off_halfway_leaves_no_object_and_no_pending_upload(
         assert await object_keys(s3_admin, s3_bucket, f"{PREFIX}/") == []
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             assert (await http.get("/lectures/cut-off")).status_code == 404
+
+
+async def test_with_the_bucket_unreachable_readiness_fails_and_an_ingest_is_503(
+    tmp_path: Path, speech_clip: Path
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with served(tmp_path / "storage", **s3_env(nowhere, "pegasus-nowhere")) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            ready = await http.get("/health/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["storage"]["status"] == "error"
+            answer = await ingest(http, speech_clip, "unstored")
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert nowhere.split("//")[1] not in answer.text  # no host in the problem
+            assert (await http.get("/lectures/unstored")).status_code == 404
