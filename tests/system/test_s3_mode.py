@@ -206,3 +206,42 @@ async def test_with_the_bucket_unreachable_readiness_fails_and_an_ingest_is_503(
             assert answer.headers["content-type"].startswith("application/problem+json")
             assert nowhere.split("//")[1] not in answer.text  # no host in the problem
             assert (await http.get("/lectures/unstored")).status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_api_and_worker_on_separate_disks_share_only_the_database_queue_and_bucket(
+    postgres_conninfo: str,
+    tmp_path: Path,
+    speech_clip: Path,
+    s3_endpoint: str,
+    s3_bucket: str,
+    s3_admin: Any,
+) -> None:
+    from tests.system.private_redis import private_redis
+    from tests.system.test_distributed_faults import distributed_env, running_worker
+
+    api_disk, worker_disk = tmp_path / "api-machine", tmp_path / "worker-machine"
+    with private_redis(tmp_path / "redis") as broker:
+        env = distributed_env(postgres_conninfo, broker.url, **s3_env(s3_endpoint, s3_bucket))
+        with running_worker(worker_disk, env), served(api_disk, **env) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                created = await ingest(http, speech_clip, "shared", auto_process="true")
+                assert created.status_code == 201, created.text
+
+                async def completed() -> bool:
+                    progress = (await http.get("/lectures/shared/progress")).json()
+                    assert progress["overallStatus"] != "failed", progress
+                    return bool(progress["overallStatus"] == "completed")
+
+                await wait_until(completed, "the worker did not process the lecture")
+                transcript = (await http.get("/lectures/shared/transcript")).json()
+                assert transcript["segments"]
+                download = await http.get("/exports/shared/json")
+                assert download.status_code == 200 and download.json()
+                deleted = await http.delete("/lectures/shared")
+                assert deleted.status_code == 200, deleted.text
+    for disk in (api_disk, worker_disk):
+        assert [p for p in disk.rglob("*") if p.is_file()] == []
+    assert await object_keys(s3_admin, s3_bucket, f"{PREFIX}/lectures/") == []
+    assert await pending_uploads(s3_admin, s3_bucket) == []
