@@ -13,6 +13,8 @@ from pegasus_core.ports.blob_store import BlobStore
 
 READ_AHEAD = 256 * 1024
 """Smallest range requested: FFmpeg reads in small pieces, one request each would be slow."""
+MAX_READ_AHEAD = 8 * 1024 * 1024
+"""Largest range: sequential reads (decoding a whole file) double the range up to this."""
 _TIMEOUT_SEC = 120.0
 
 
@@ -20,7 +22,8 @@ class BlobReader(io.RawIOBase):
     """Read an object of known size through blobs.read_range, from a worker thread.
 
     Each read that misses the buffer asks the event loop (which owns the store's client) for
-    one range of at least READ_AHEAD bytes and blocks until it arrives. Never use it on the
+    one range of at least READ_AHEAD bytes (more while reads are sequential) and blocks until
+    it arrives. Never use it on the
     loop's own thread: it would wait for itself.
     """
 
@@ -32,6 +35,7 @@ class BlobReader(io.RawIOBase):
         self._position = 0
         self._buffer = b""
         self._buffer_start = 0
+        self._ahead = READ_AHEAD
 
     def readable(self) -> bool:
         return True
@@ -53,7 +57,9 @@ class BlobReader(io.RawIOBase):
             return 0
         offset = self._position - self._buffer_start
         if not 0 <= offset < len(self._buffer):
-            self._fill(max(wanted, READ_AHEAD))
+            sequential = offset == len(self._buffer) and self._buffer
+            self._ahead = min(2 * self._ahead, MAX_READ_AHEAD) if sequential else READ_AHEAD
+            self._fill(max(wanted, self._ahead))
             offset = 0
         data = self._buffer[offset : offset + wanted]
         target[: len(data)] = data

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
+from pegasus_adapters.blob_reader import READ_AHEAD, BlobReader
 from pegasus_adapters.offline.probe import PyAvAudioProbe
 from pegasus_core.errors import BlobNotFoundError, UnsupportedAudioError
 from pegasus_core.ports.blob_store import BlobStore, put_bytes
@@ -62,3 +65,25 @@ async def test_probing_stored_bytes_that_are_not_audio_is_unsupported(
         await PyAvAudioProbe().probe_stored(blob_store, "lectures/a/upload.part", 16000)
     with pytest.raises(BlobNotFoundError):
         await PyAvAudioProbe().probe_stored(blob_store, "lectures/none/upload.part", 10)
+
+
+async def test_a_blob_reader_reads_seeks_and_grows_its_ranges_while_sequential(
+    blob_store: BlobStore,
+) -> None:
+    data = bytes(range(256)) * 16 * 1024  # 4 MiB
+    await put_bytes(blob_store, "lectures/a/upload.part", data)
+    spy = RangeOnly(blob_store)
+    reader = BlobReader(spy, "lectures/a/upload.part", len(data), asyncio.get_running_loop())  # type: ignore[arg-type]
+
+    def use() -> tuple[bytes, bytes, bytes]:
+        whole = b"".join(iter(lambda: reader.read(4096), b""))
+        reader.seek(-10, io.SEEK_END)
+        tail = reader.read()
+        reader.seek(1000)
+        return whole, tail, reader.read(5)
+
+    whole, tail, middle = await asyncio.to_thread(use)
+    assert (whole, tail, middle) == (data, data[-10:], data[1000:1005])
+    lengths = [length for _, length in spy.ranges]
+    assert lengths[:4] == [READ_AHEAD, 2 * READ_AHEAD, 4 * READ_AHEAD, 8 * READ_AHEAD]
+    assert lengths[-1] == READ_AHEAD  # a seek starts small again
