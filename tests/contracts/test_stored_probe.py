@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 
 from pegasus_adapters.blob_reader import READ_AHEAD, BlobReader
+from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.memory.blob_store import InMemoryBlobStore
 from pegasus_adapters.offline.probe import PyAvAudioProbe
 from pegasus_core.errors import BlobNotFoundError, UnsupportedAudioError
+from pegasus_core.ports.audio_probe import HEAD_BYTES
 from pegasus_core.ports.blob_store import BlobStore, put_bytes
-from tests.audio_fixtures import make_speech_clip, moov_after_mdat
+from tests.audio_fixtures import FORMATS, make_speech_clip, moov_after_mdat
+from tests.conftest import memory_settings
+from tests.helpers import ingest
 
 
 class RangeOnly:
@@ -87,3 +92,51 @@ async def test_a_blob_reader_reads_seeks_and_grows_its_ranges_while_sequential(
     lengths = [length for _, length in spy.ranges]
     assert lengths[:4] == [READ_AHEAD, 2 * READ_AHEAD, 4 * READ_AHEAD, 8 * READ_AHEAD]
     assert lengths[-1] == READ_AHEAD  # a seek starts small again
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+async def test_the_guess_from_the_first_bytes_agrees_with_the_probe(
+    tmp_path: Path, fmt: str
+) -> None:
+    clip = make_speech_clip(tmp_path / f"clip{FORMATS[fmt][2]}", 2.0, fmt)
+    probe = PyAvAudioProbe()
+    guess = probe.guess_extension(clip.read_bytes()[:HEAD_BYTES])
+    assert guess == (await probe.probe(clip)).extension
+
+
+def test_bytes_that_tell_nothing_give_no_guess() -> None:
+    probe = PyAvAudioProbe()
+    assert probe.guess_extension(b"") is None
+    assert probe.guess_extension(b"not audio at all, just some text") is None
+    assert probe.guess_extension(bytes.fromhex("1a45dfa3") + bytes(60)) is None  # Matroska
+
+
+class CountingMoves(InMemoryBlobStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.moves: list[tuple[str, str]] = []
+
+    async def move(self, source: str, target: str) -> None:
+        self.moves.append((source, target))
+        await super().move(source, target)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lying_head", "moves"),
+    [
+        ("wav", False, []),
+        ("flac", True, [("lectures/lec-1/audio.mp3", "lectures/lec-1/audio.flac")]),
+    ],
+)
+async def test_an_upload_is_stored_under_its_final_name_unless_the_guess_was_wrong(
+    tmp_path: Path, fmt: str, lying_head: bool, moves: list[tuple[str, str]]
+) -> None:
+    clip = make_speech_clip(tmp_path / f"clip{FORMATS[fmt][2]}", 2.0, fmt)
+    if lying_head:  # an ID3 tag (as MP3 files start) before FLAC: the probe decides
+        clip.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + clip.read_bytes())
+    store = CountingMoves()
+    async with open_pegasus(memory_settings(tmp_path), blobs=store) as app:
+        result = await ingest(app, clip)
+    assert result.lecture.audio.path == f"lectures/lec-1/audio.{fmt}"
+    assert store.moves == moves
+    assert sorted(store.objects) == [f"lectures/lec-1/audio.{fmt}"]

@@ -147,6 +147,40 @@ def probe(path: Source) -> AudioInfo:
     )
 
 
+def guess_extension(head: bytes) -> str | None:
+    """Guess, from a file's first bytes, the extension probe() will report; None if unsure.
+
+    Magic numbers of the whitelisted containers only. Matroska/WebM is left to the probe: its
+    extension depends on a codec recorded far into the file.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:4] == b"OggS":
+        if head[28:36] == b"OpusHead":
+            return "opus"
+        return "ogg" if head[28:35] == b"\x01vorbis" else None
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:4] == b"caff":
+        return "caf"
+    if head[:5] == b"#!AMR":
+        return "amr"
+    if head[:16] == _ASF_HEADER:
+        return "wma"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "aac" if head[1] & 0x06 == 0 else "mp3"  # layer bits 00: an ADTS AAC frame
+    return None
+
+
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
 def _to_frames(seconds: float) -> int:
     return round(seconds * 1000 / _FRAME_MS)
 

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from pegasus_adapters.blob_reader import BlobReader
-from pegasus_adapters.offline.audio import probe
+from pegasus_adapters.offline.audio import guess_extension, probe
 from pegasus_core.ports.audio_probe import AudioInfo
 from pegasus_core.ports.blob_store import BlobStore
 
@@ -18,6 +18,10 @@ class PyAvAudioProbe:
     carries no duration (some recorder WebM) are decoded to the end to measure it: seconds of
     CPU for a long recording.
     """
+
+    def guess_extension(self, head: bytes) -> str | None:
+        """Guess the extension from magic numbers, as the port says."""
+        return guess_extension(head)
 
     async def probe(self, path: Path) -> AudioInfo:
         """Recognise the file; raises UnsupportedAudioError as the port says."""

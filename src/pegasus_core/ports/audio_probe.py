@@ -8,6 +8,9 @@ from typing import Protocol
 from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.records import Record
 
+HEAD_BYTES = 64
+"""How many leading bytes guess_extension looks at."""
+
 
 class AudioInfo(Record, frozen=True, kw_only=True):
     """What a probe found."""
@@ -20,6 +23,14 @@ class AudioInfo(Record, frozen=True, kw_only=True):
 
 class AudioProbe(Protocol):
     """Checks that a stored file is audio Pegasus can transcribe."""
+
+    def guess_extension(self, head: bytes) -> str | None:
+        """Guess from the first HEAD_BYTES of a file the extension a probe would report.
+
+        Only a guess, to store an upload under its final name at once (a probe still decides);
+        None when the first bytes do not tell.
+        """
+        ...
 
     async def probe(self, path: Path) -> AudioInfo:
         """Open the file with random access and decode its first seconds.

@@ -16,8 +16,10 @@ from pegasus_core.lectures import (
     audio_key,
     lecture_prefix,
 )
+from pegasus_core.ports.audio_probe import HEAD_BYTES
 from pegasus_core.presets import require_preset
 from pegasus_core.records import Record
+from pegasus_core.streams import peek
 from pegasus_core.use_cases.common import dispatch
 from pegasus_core.use_cases.submit import create_job, new_job
 
@@ -79,7 +81,11 @@ async def ingest_lecture(
     async with ports.uow(read_only=True) as uow:
         if await uow.lectures.get(lecture_id) is not None:
             raise LectureExistsError(lecture_id)
-    staging = f"{lecture_prefix(lecture_id)}upload.part"
+    # Stored at once under the name its first bytes suggest, so that no copy follows (a move
+    # in S3 is a copy of the whole object); under a neutral name when they do not tell.
+    head, audio = await peek(audio, HEAD_BYTES)
+    guess = ports.probe.guess_extension(head)
+    staging = audio_key(lecture_id, guess) if guess else f"{lecture_prefix(lecture_id)}upload.part"
     blobs = ports.blobs
     written = [staging]
     try:
@@ -88,8 +94,9 @@ async def ingest_lecture(
         if probed.duration_sec > ports.limits.max_duration_sec:
             raise TooLargeError("Audio is longer than the allowed duration.")
         key = audio_key(lecture_id, probed.extension)
-        written.append(key)
-        await blobs.move(staging, key)
+        if key != staging:
+            written.append(key)
+            await blobs.move(staging, key)
         result = await _record(
             ports,
             request,
