@@ -10,7 +10,7 @@
    bytes) and probes it there with range reads. The API's peak RSS growth is sampled (VmRSS
    every 50 ms, and VmHWM reset just before the upload).
 
-Run: .venv/bin/python bench/s3_upload_bench.py [--mib 500] [--rounds 2] [--keep]
+Run: .venv/bin/python bench/s3_upload_bench.py [--mib 500] [--rounds 3] [--keep]
 Benchmarks report: the exit code is 0 even when a target is missed, non-zero only on a crash.
 """
 
@@ -486,7 +486,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mib", type=int, default=500, help="size of the WAV (MiB)")
-    parser.add_argument("--rounds", type=int, default=2, help="direct + API uploads each")
+    parser.add_argument("--rounds", type=int, default=3, help="direct + API uploads each")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     os.environ.update(CREDENTIALS)  # for this process's own client (moto accepts any)
