@@ -224,3 +224,24 @@ async def test_a_put_cancelled_while_its_upload_is_created_leaves_no_pending_upl
     finally:
         s3_blob_store._client.create_multipart_upload = original
     assert await pending_uploads(s3_admin, s3_bucket) == []
+
+
+async def test_a_part_the_server_refuses_aborts_the_upload(
+    s3_blob_store: S3BlobStore, s3_admin: Any, s3_bucket: str
+) -> None:
+    await put_bytes(s3_blob_store, "lectures/a/audio.wav", b"old")
+    original = s3_blob_store._client.upload_part
+
+    async def third_part_fails(**kwargs: Any) -> Any:
+        if kwargs["PartNumber"] == 3:
+            raise client_error("InternalError", 500)
+        return await original(**kwargs)
+
+    s3_blob_store._client.upload_part = third_part_fails
+    try:
+        with pytest.raises(UnavailableError):
+            await s3_blob_store.put("lectures/a/audio.wav", pieces(5 * PART_SIZE))
+    finally:
+        s3_blob_store._client.upload_part = original
+    assert await pending_uploads(s3_admin, s3_bucket) == []
+    assert await read_all(s3_blob_store, "lectures/a/audio.wav") == b"old"

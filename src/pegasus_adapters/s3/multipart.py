@@ -87,9 +87,10 @@ class MultipartUpload:
 
     async def complete(self) -> None:
         """Wait for every part, then assemble the object (atomically replacing any old one)."""
-        running, self._running = self._running, set()
-        for task in running:
-            await task
+        # The set stays filled until every part succeeded: if one fails, abort() still finds
+        # (and cancels) the others.
+        await asyncio.gather(*self._running)
+        self._running.clear()
         parts = [{"PartNumber": n, "ETag": etag} for n, etag in sorted(self._etags.items())]
         async with translated(self._key):
             await self._client.complete_multipart_upload(
