@@ -20,6 +20,12 @@ from pegasus_adapters.sqlite.unit_of_work import SqliteDatabase, open_sqlite
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.ports.repository import UnitOfWorkFactory
+from tests.s3_server import (  # noqa: F401  (fixtures, registered by import)
+    s3_admin,
+    s3_blob_store,
+    s3_bucket,
+    s3_endpoint,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lecture.opus"
@@ -111,11 +117,14 @@ def uow_factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     return factory
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", "s3"])
 def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    """Every BlobStore adapter."""
+    """Every BlobStore adapter (s3: on the session's moto_server)."""
     if request.param == "memory":
         return InMemoryBlobStore()
+    if request.param == "s3":
+        store: BlobStore = request.getfixturevalue("s3_blob_store")
+        return store
     return LocalBlobStore(tmp_path / "blobs")
 
 

@@ -83,9 +83,22 @@ async def _open_repository(settings: Settings, clock: Clock) -> AsyncIterator[Un
                 yield database
 
 
-def _blob_store(settings: Settings) -> BlobStore:
+async def _blob_store(settings: Settings, stack: AsyncExitStack) -> BlobStore:
     kind = settings.blob_store or settings.storage_mode
     match kind:
+        case "s3":
+            from pegasus_adapters.s3.blob_store import open_s3_blob_store
+
+            if not settings.s3_bucket or not settings.s3_prefix:
+                raise ConfigError("S3_BUCKET, S3_PREFIX: required when STORAGE_MODE=s3.")
+            return await stack.enter_async_context(
+                open_s3_blob_store(
+                    bucket=settings.s3_bucket,
+                    prefix=settings.s3_prefix,
+                    endpoint_url=settings.s3_endpoint_url,
+                    region=settings.s3_region,
+                )
+            )
         case "memory":
             from pegasus_adapters.memory.blob_store import InMemoryBlobStore
 
@@ -95,7 +108,7 @@ def _blob_store(settings: Settings) -> BlobStore:
 
             settings.storage_path.mkdir(parents=True, exist_ok=True)
             return LocalBlobStore(settings.storage_path)
-    raise ConfigError("STORAGE_MODE=s3 is not available yet.")
+    raise ConfigError(f"STORAGE_MODE: unknown storage {kind!r}.")
 
 
 def _transcriber(settings: Settings, stack: AsyncExitStack) -> Transcriber:
@@ -207,6 +220,7 @@ async def open_pegasus(
     async with AsyncExitStack() as stack:
         clock = clock or SystemClock()
         uow = await stack.enter_async_context(_open_repository(settings, clock))
+        store = _with_faults(settings, blobs or await _blob_store(settings, stack))
         # Engines first, the queue after: the exit stack closes in reverse, so running job
         # tasks are cancelled (and left for recovery) before their engines shut down.
         engine = transcriber or _transcriber(settings, stack)
@@ -237,7 +251,7 @@ async def open_pegasus(
             rate_limiter = shared
         ports = Ports(
             uow=uow,
-            blobs=_with_faults(settings, blobs or _blob_store(settings)),
+            blobs=store,
             queue=queue,
             transcriber=engine,
             llm=generator,

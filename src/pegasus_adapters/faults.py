@@ -79,6 +79,9 @@ class FaultyBlobStore:
     def open(self, key: str) -> AsyncIterator[bytes]:
         return self._inner.open(key)
 
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        return await self._inner.read_range(key, start, length)
+
     def local_file(self, key: str) -> AbstractAsyncContextManager[Path]:
         return self._inner.local_file(key)
 
@@ -87,6 +90,18 @@ class FaultyBlobStore:
 
     async def exists(self, key: str) -> bool:
         return await self._inner.exists(key)
+
+    async def presigned_url(
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        return await self._inner.presigned_url(
+            key, expires_sec=expires_sec, filename=filename, content_type=content_type
+        )
 
     async def delete(self, key: str) -> bool:
         return await self._inner.delete(key)

@@ -86,6 +86,19 @@ class LocalBlobStore:
         finally:
             handle.close()
 
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        path = self._path(key)
+
+        def read() -> bytes:
+            with path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read(length)
+
+        try:
+            return await asyncio.to_thread(read)
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFoundError(key) from None
+
     @asynccontextmanager
     async def local_file(self, key: str) -> AsyncIterator[Path]:
         path = self._path(key)
@@ -149,3 +162,13 @@ class LocalBlobStore:
             raise UnavailableError("Storage is not writable.") from exc
         if data != b"ok":
             raise UnavailableError("Storage returned different bytes.")
+
+    async def presigned_url(
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        return None  # files are served by the API itself

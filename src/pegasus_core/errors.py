@@ -42,6 +42,13 @@ class UnavailableError(PegasusError):
     """A dependency is down or timed out (503); the only errors a job retries."""
 
 
+class StorageAccessDeniedError(UnavailableError):
+    """The storage refused our credentials or permissions (503 until an operator fixes them)."""
+
+    def __init__(self, message: str = "Storage access denied.") -> None:
+        super().__init__(message)
+
+
 class ConfigError(PegasusError):
     """Settings are invalid; the message lists every problem, one line each."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 
 from pegasus_core.artifacts import AnyArtifact, ArtifactRecord, ExportRecord
 from pegasus_core.context import Ports
@@ -259,6 +259,16 @@ class Pegasus:
     async def open_export(self, lecture_id: str, export_type: str) -> queries.ExportFile:
         """Open an export for streaming."""
         return await queries.open_export(self.ports, lecture_id, export_type)
+
+    async def export_download_url(self, lecture_id: str, export_type: str) -> str | None:
+        """Return a presigned URL of an export (15 min), or None when storage cannot sign."""
+        return await queries.export_download_url(self.ports, lecture_id, export_type)
+
+    async def artifact_download_urls(
+        self, lecture_id: str, records: Sequence[ArtifactRecord]
+    ) -> dict[str, str]:
+        """Return each current artifact's download URL (presigned in S3 mode)."""
+        return await queries.artifact_download_urls(self.ports, lecture_id, records)
 
     async def enforce_retention(
         self, *, audio_days: int, transcript_days: int, artifact_days: int, dry_run: bool = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.response import Stream
 
 from pegasus_http.dependencies import Facade, PathId, Window
@@ -37,10 +37,7 @@ class ArtifactController(Controller):
             lecture_id=lecture_id,
             artifacts={kind: msgspec.to_builtins(doc) for kind, doc in documents.items()},
             artifact_records=[ArtifactRecordBody.of(r) for r in records.items],
-            artifact_download_urls={
-                r.artifact_type.value: f"/lectures/{lecture_id}/artifacts/{r.artifact_type.value}"
-                for r in records.items
-            },
+            artifact_download_urls=await pegasus.artifact_download_urls(lecture_id, records.items),
             export_records=[
                 ExportRecordBody(
                     export_type=e.export_type.value,
@@ -80,11 +77,20 @@ class ExportController(Controller):
     )
     async def download(
         self,
+        request: Request[Any, Any, Any],
         pegasus: Facade,
         lecture_id: PathId,
         export_type: PathId,
-    ) -> Stream:
-        """Stream the export file; 404 `Export not found.` for unknown or unrendered types."""
+    ) -> Stream | Response[dict[str, str]]:
+        """Stream the export file; 404 `Export not found.` for unknown or unrendered types.
+
+        With `Accept: application/json` in S3 mode, answer `{downloadUrl}` instead: a presigned
+        URL valid 15 minutes. In local mode the file is streamed whatever Accept says.
+        """
+        if "application/json" in request.headers.get("accept", ""):
+            url = await pegasus.export_download_url(lecture_id, export_type)
+            if url is not None:
+                return Response({"downloadUrl": url}, media_type=MediaType.JSON)
         opened = await pegasus.open_export(lecture_id, export_type)
         return Stream(
             opened.chunks,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import urllib.request
 from collections.abc import AsyncIterator
 
 import pytest
 
+from pegasus_adapters.local_blob_store import LocalBlobStore
+from pegasus_adapters.memory.blob_store import InMemoryBlobStore
 from pegasus_core.errors import BlobNotFoundError, TooLargeError
 from pegasus_core.ports.blob_store import BlobStore, put_bytes, read_all
 
@@ -84,3 +88,33 @@ async def test_move_renames_and_local_file_gives_the_bytes(blob_store: BlobStore
 async def test_check_passes_on_a_healthy_store(blob_store: BlobStore) -> None:
     await blob_store.check()
     assert await blob_store.list("lectures/") == []
+
+
+async def test_read_range_returns_the_slice_and_nothing_past_the_end(
+    blob_store: BlobStore,
+) -> None:
+    await put_bytes(blob_store, "lectures/a/audio.m4a", b"0123456789")
+    assert await blob_store.read_range("lectures/a/audio.m4a", 2, 3) == b"234"
+    assert await blob_store.read_range("lectures/a/audio.m4a", 8, 10) == b"89"
+    assert await blob_store.read_range("lectures/a/audio.m4a", 10, 4) == b""
+    with pytest.raises(BlobNotFoundError):
+        await blob_store.read_range("lectures/none/audio.m4a", 0, 4)
+
+
+async def test_a_presigned_url_downloads_the_object_without_credentials(
+    blob_store: BlobStore,
+) -> None:
+    await put_bytes(blob_store, "lectures/a/exports/a.md", b"# Notes\n")
+    url = await blob_store.presigned_url(
+        "lectures/a/exports/a.md",
+        expires_sec=900,
+        filename="a.md",
+        content_type="text/markdown; charset=utf-8",
+    )
+    if url is None:  # a store that cannot sign: the API streams the bytes itself
+        assert isinstance(blob_store, InMemoryBlobStore | LocalBlobStore)
+        return
+    with await asyncio.to_thread(urllib.request.urlopen, url, timeout=10) as answer:
+        assert answer.read() == b"# Notes\n"
+        assert answer.headers["Content-Disposition"] == 'attachment; filename="a.md"'
+        assert answer.headers["Content-Type"] == "text/markdown; charset=utf-8"

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from itertools import pairwise
 from pathlib import Path
 
-import openai
 import pytest
 
+import openai
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.openai.transcriber import OpenAITranscriber
 from pegasus_core.errors import ConfigError, PegasusError, UnavailableError

@@ -38,6 +38,12 @@ class InMemoryBlobStore:
             raise BlobNotFoundError(key) from None
         yield data
 
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        try:
+            return self.objects[key][start : start + length]
+        except KeyError:
+            raise BlobNotFoundError(key) from None
+
     @asynccontextmanager
     async def local_file(self, key: str) -> AsyncIterator[Path]:
         if key not in self.objects:
@@ -69,4 +75,14 @@ class InMemoryBlobStore:
         return sorted(key for key in self.objects if key.startswith(prefix))
 
     async def check(self) -> None:
+        return None
+
+    async def presigned_url(
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
         return None

@@ -6,6 +6,7 @@ Every function here is plain, blocking and picklable by name, so callers run it 
 
 from __future__ import annotations
 
+import io
 import sys
 from array import array
 from collections.abc import Generator
@@ -49,6 +50,9 @@ _TYPES: dict[str, tuple[str, str]] = {
 }
 _UNKNOWN_TYPE = ("bin", "application/octet-stream")
 
+Source = Path | io.RawIOBase
+"""A file to decode: a path, or a seekable binary file object (a stored object read by range)."""
+
 
 def decode_to_pcm(src: Path, dst: Path, *, max_duration_sec: float | None) -> float:
     """Decode the first audio stream of src to 16 kHz mono s16le raw PCM at dst; return seconds.
@@ -73,7 +77,7 @@ def decode_to_pcm(src: Path, dst: Path, *, max_duration_sec: float | None) -> fl
     return written / SAMPLE_RATE
 
 
-def decoded_duration(src: Path, *, max_duration_sec: float | None = None) -> float:
+def decoded_duration(src: Source, *, max_duration_sec: float | None = None) -> float:
     """Decode src without keeping samples and return its length in seconds.
 
     Raises the same errors as decode_to_pcm; cheaper because nothing is resampled or written.
@@ -116,7 +120,7 @@ def plan_chunks(
     return [ChunkSpan(index=i, start_sec=a, end_sec=b) for i, (a, b) in enumerate(pairwise(bounds))]
 
 
-def probe(path: Path, *, max_duration_sec: float | None = None) -> AudioInfo:
+def probe(path: Source, *, max_duration_sec: float | None = None) -> AudioInfo:
     """Recognise stored audio by opening the file itself (random access: moov-at-end M4A works).
 
     Raises:
@@ -145,20 +149,56 @@ def probe(path: Path, *, max_duration_sec: float | None = None) -> AudioInfo:
     )
 
 
+def guess_extension(head: bytes) -> str | None:
+    """Guess, from a file's first bytes, the extension probe() will report; None if unsure.
+
+    Magic numbers of the whitelisted containers only. Matroska/WebM is left to the probe: its
+    extension depends on a codec recorded far into the file.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:4] == b"OggS":
+        if head[28:36] == b"OpusHead":
+            return "opus"
+        return "ogg" if head[28:35] == b"\x01vorbis" else None
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:4] == b"caff":
+        return "caf"
+    if head[:5] == b"#!AMR":
+        return "amr"
+    if head[:16] == _ASF_HEADER:
+        return "wma"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "aac" if head[1] & 0x06 == 0 else "mp3"  # layer bits 00: an ADTS AAC frame
+    return None
+
+
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
 def _to_frames(seconds: float) -> int:
     return round(seconds * 1000 / _FRAME_MS)
 
 
-def _open(path: Path) -> Any:
+def _open(path: Source) -> Any:
+    if not isinstance(path, Path):
+        path.seek(0)  # a file object is opened again from its start (decoded_duration after probe)
     try:
-        return av.open(str(path), mode="r")
+        return av.open(str(path) if isinstance(path, Path) else path, mode="r")
     except av.FFmpegError as exc:
         if isinstance(exc, FileNotFoundError):  # a missing file is a bug, not a format problem
             raise
         raise UnsupportedAudioError() from exc
 
 
-def _audio_frames(src: Path) -> Generator[Any, None, None]:
+def _audio_frames(src: Source) -> Generator[Any, None, None]:
     """Yield the decoded frames of the first audio stream, ending quietly at a corrupt tail."""
     with _open(src) as container:
         if not container.streams.audio:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import openai
-
 from pegasus_adapters.offline.audio import decode_to_pcm
 from pegasus_adapters.openai.capabilities import LANGUAGES, ModelCapabilities, capabilities_for
 from pegasus_adapters.openai.chunk_planner import CONTENT_TYPE, encode_chunk, plan_requests

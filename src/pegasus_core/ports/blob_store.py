@@ -35,6 +35,14 @@ class BlobStore(Protocol):
         """Stream the object. Raises BlobNotFoundError (on first iteration) if absent."""
         ...
 
+    async def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Return up to length bytes from offset start (fewer at the end, none past it).
+
+        For random access (probing a container whose index sits at its end) without copying
+        the object. Raises BlobNotFoundError if absent.
+        """
+        ...
+
     def local_file(self, key: str) -> AbstractAsyncContextManager[Path]:
         """Yield a local, seekable file holding the object, for decoders that need one.
 
@@ -65,6 +73,22 @@ class BlobStore(Protocol):
 
     async def check(self) -> None:
         """Prove the store is writable and readable; raise UnavailableError if not."""
+        ...
+
+    async def presigned_url(
+        self,
+        key: str,
+        *,
+        expires_sec: int,
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> str | None:
+        """Return a URL that downloads the object without credentials for expires_sec.
+
+        None when the store cannot sign URLs (local, memory): callers then serve the bytes
+        themselves. filename sets the download's Content-Disposition (attachment) and
+        content_type its Content-Type. The object's existence is not checked.
+        """
         ...
 
 

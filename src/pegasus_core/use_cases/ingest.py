@@ -16,8 +16,10 @@ from pegasus_core.lectures import (
     audio_key,
     lecture_prefix,
 )
+from pegasus_core.ports.audio_probe import HEAD_BYTES
 from pegasus_core.presets import require_preset
 from pegasus_core.records import Record
+from pegasus_core.streams import peek
 from pegasus_core.use_cases.common import dispatch
 from pegasus_core.use_cases.submit import create_job, new_job
 
@@ -69,7 +71,8 @@ async def ingest_lecture(
     """Store a lecture recording and, with auto_process, queue its transcription.
 
     - The upload is streamed to storage while hashed; past the size limit: 413, nothing kept.
-    - The format is probed from the stored bytes: not audio gives 415 and nothing is kept.
+    - The format is probed from the stored bytes, in place with range reads: not audio gives
+      415 and nothing is kept.
     - Audio longer than the duration limit gives 413.
     - An existing lecture id gives 409 `Lecture already exists.`; a new course is created with
       course_title (an existing course's title is never changed).
@@ -78,18 +81,24 @@ async def ingest_lecture(
     async with ports.uow(read_only=True) as uow:
         if await uow.lectures.get(lecture_id) is not None:
             raise LectureExistsError(lecture_id)
-    staging = f"{lecture_prefix(lecture_id)}upload.part"
+    # Stored at once under the name its first bytes suggest, so that no copy follows (a move
+    # in S3 is a copy of the whole object); under a neutral name when they do not tell.
+    head, audio = await peek(audio, HEAD_BYTES)
+    guess = ports.probe.guess_extension(head)
+    staging = audio_key(lecture_id, guess) if guess else f"{lecture_prefix(lecture_id)}upload.part"
     blobs = ports.blobs
     written = [staging]
     try:
         info = await blobs.put(staging, audio, max_bytes=ports.limits.max_upload_bytes)
-        async with blobs.local_file(staging) as path:
-            probed = await ports.probe.probe(path, max_duration_sec=ports.limits.max_duration_sec)
+        probed = await ports.probe.probe_stored(
+            blobs, staging, info.size_bytes, max_duration_sec=ports.limits.max_duration_sec
+        )
         if probed.duration_sec > ports.limits.max_duration_sec:
             raise TooLargeError("Audio is longer than the allowed duration.")
         key = audio_key(lecture_id, probed.extension)
-        written.append(key)
-        await blobs.move(staging, key)
+        if key != staging:
+            written.append(key)
+            await blobs.move(staging, key)
         result = await _record(
             ports,
             request,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -230,8 +230,67 @@ class ExportFile(msgspec.Struct, frozen=True, kw_only=True):
     chunks: AsyncIterator[bytes]
 
 
+PRESIGNED_URL_SEC = 15 * 60
+"""How long a presigned download URL stays valid (CONTRACT.md section 9)."""
+
+
+async def export_download_url(ports: Ports, lecture_id: str, export_type: str) -> str | None:
+    """Return a presigned URL (valid 15 minutes) of a rendered export.
+
+    - None when storage cannot sign URLs (local mode): the API streams the file instead.
+    - 404 `Export not found.` as for open_export.
+    """
+    opened = await _find_export(ports, lecture_id, export_type)
+    return await ports.blobs.presigned_url(
+        opened.record.storage_path,
+        expires_sec=PRESIGNED_URL_SEC,
+        filename=opened.filename,
+        content_type=opened.content_type,
+    )
+
+
+async def artifact_download_urls(
+    ports: Ports, lecture_id: str, records: Sequence[ArtifactRecord]
+) -> dict[str, str]:
+    """Return a download URL for each current artifact.
+
+    - A presigned storage URL (valid 15 minutes) where storage signs URLs (S3).
+    - Otherwise the API's own `/lectures/<id>/artifacts/<type>` path.
+    - Artifacts removed by retention get none.
+    """
+    urls = {}
+    for record in records:
+        if record.purged_at is not None:
+            continue
+        kind = record.artifact_type.value
+        signed = await ports.blobs.presigned_url(
+            record.storage_path,
+            expires_sec=PRESIGNED_URL_SEC,
+            filename=f"{lecture_id}.{kind}.json",
+            content_type="application/json",
+        )
+        urls[kind] = signed or f"/lectures/{lecture_id}/artifacts/{kind}"
+    return urls
+
+
 async def open_export(ports: Ports, lecture_id: str, export_type: str) -> ExportFile:
     """Open a rendered export for streaming; 404 `Export not found.` otherwise."""
+    found = await _find_export(ports, lecture_id, export_type)
+    return ExportFile(
+        record=found.record,
+        filename=found.filename,
+        content_type=found.content_type,
+        chunks=ports.blobs.open(found.record.storage_path),
+    )
+
+
+class _FoundExport(msgspec.Struct, frozen=True, kw_only=True):
+    record: ExportRecord
+    filename: str
+    content_type: str
+
+
+async def _find_export(ports: Ports, lecture_id: str, export_type: str) -> _FoundExport:
     parse_id(lecture_id, field="lecture_id")
     try:
         kind = ExportType(export_type)
@@ -242,9 +301,6 @@ async def open_export(ports: Ports, lecture_id: str, export_type: str) -> Export
     if record is None or record.purged_at is not None:
         raise ExportNotFoundError(lecture_id)
     extension, content_type = EXPORT_FORMATS[kind]
-    return ExportFile(
-        record=record,
-        filename=f"{lecture_id}.{extension}",
-        content_type=content_type,
-        chunks=ports.blobs.open(record.storage_path),
+    return _FoundExport(
+        record=record, filename=f"{lecture_id}.{extension}", content_type=content_type
     )

@@ -1,0 +1,1 @@
+"""BlobStore on S3 through aiobotocore."""
