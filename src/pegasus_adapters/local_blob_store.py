@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import glob
 import hashlib
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +20,39 @@ from pegasus_core.ports.blob_store import BlobInfo
 
 _READ_SIZE = 1024 * 1024
 _T = TypeVar("_T")
+_HOST = socket.gethostname()
+
+
+def _partial_path(target: Path) -> Path:
+    """Name a put's temporary file after its writer: `.<name>~<host>~<pid>~<random>.part`."""
+    return target.with_name(f".{target.name}~{_HOST}~{os.getpid()}~{uuid.uuid4().hex}.part")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
+
+
+def _remove_abandoned_partials(target: Path) -> None:
+    """Delete temporary files of target whose writer, on this host, has died.
+
+    A process killed mid-put (SIGKILL, the OOM killer) cannot clean up after itself. The
+    next put of the same key does it: a retried job writes the same keys. Writers on other
+    hosts sharing the directory are never judged, and a reused pid only keeps a file.
+    """
+    for partial in target.parent.glob(f".{glob.escape(target.name)}~*.part"):
+        try:
+            _, host, pid, _ = partial.name.removesuffix(".part").rsplit("~", 3)
+        except ValueError:
+            continue
+        if host == _HOST and pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
 
 def _open_for_write(path: Path) -> BinaryIO:
@@ -56,7 +92,9 @@ class LocalBlobStore:
         self, key: str, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None
     ) -> BlobInfo:
         target = self._path(key)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        if await asyncio.to_thread(target.parent.is_dir):
+            await asyncio.to_thread(_remove_abandoned_partials, target)
+        partial = _partial_path(target)
         digest, size = hashlib.sha256(), 0
         handle = await _storage_call(_open_for_write, partial)
         try:
