@@ -264,7 +264,8 @@ def test_a_storage_write_failure_mid_upload_and_mid_job(
     postgres_conninfo: str, tmp_path: Path, clip: Path, say: Say, upload: Path
 ) -> None:
     with cluster(postgres_conninfo, tmp_path) as c:
-        c.arm("storage-eio", "upload.part")
+        # Whatever key the upload is written to first (staging, or audio.<ext> at once).
+        c.arm("storage-eio", "lectures/eio-upload/")
         refused = ingest(c.http, upload, "eio-upload")
         assert refused.status_code == 503, refused.text
         assert refused.json()["type"].endswith("/unavailable"), refused.text
