@@ -220,6 +220,7 @@ class PostgresDatabase:
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
+            configure=_configure,
             name="pegasus",
         )
         self._max_size = max_size
@@ -306,6 +307,13 @@ class PostgresDatabase:
                     raise
             return conn, result
         raise UnavailableError("The database is unavailable.")
+
+
+async def _configure(conn: Connection) -> None:
+    # Timestamps then arrive with datetime.UTC as their tzinfo, which the repositories keep
+    # as is, instead of a ZoneInfo they convert row by row. Correct either way: behind a
+    # transaction-mode pooler the setting may not stick, and values are converted instead.
+    await conn.execute(b"SET TimeZone TO 'UTC'")
 
 
 async def _begin(conn: Connection) -> datetime:

@@ -31,7 +31,7 @@ def to_datetime(value: str | datetime | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
