@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 
 from pegasus_core.artifacts import (
@@ -46,7 +48,10 @@ def check_quality(summary: Summary, *, min_sections: int) -> None:
 
 
 async def run_export(ctx: JobContext) -> Completion:
-    """Render and store every export type; fail clearly when an artifact is missing."""
+    """Render and store every export type; fail clearly when an artifact is missing.
+
+    - The bundle carries the course's threads that list this lecture (Anki tags).
+    """
     ports, lecture = ctx.ports, ctx.lecture
     artifacts = await _load_artifacts(ctx)
     summary = artifacts[ArtifactType.SUMMARY]
@@ -55,15 +60,22 @@ async def run_export(ctx: JobContext) -> Completion:
     transcript = await load_transcript(ctx)
     async with ports.uow(read_only=True) as uow:
         course = await uow.courses.get(lecture.course_id)
+        threads = await uow.threads.for_course(lecture.course_id)
     assert course is not None  # a lecture's course exists while the lecture does
     bundle = ExportBundle(
-        course=course, lecture=lecture, transcript=transcript, artifacts=artifacts
+        course=course,
+        lecture=lecture,
+        transcript=transcript,
+        artifacts=artifacts,
+        threads=tuple(t for t in threads if lecture.id in t.lecture_refs),
     )
     records = []
     for export_type, render in ports.renderers.items():
         extension, _ = EXPORT_FORMATS[export_type]
         key = export_key(lecture.id, extension)
-        info = await ctx.put(key, render(bundle))
+        # A long lecture's PDF takes CPU time: off the event loop, so heartbeats keep beating.
+        data = await asyncio.to_thread(render, bundle)
+        info = await ctx.put(key, data)
         records.append(
             ExportRecord(
                 lecture_id=lecture.id,
