@@ -60,21 +60,18 @@ class _StudyPdf(FPDF):
         )
 
     def marked(self, mark: str, text: str, *, indent: float = 0, bold: bool = False) -> None:
-        """Print text with a hanging mark (a bullet, a letter) in front of its first line."""
+        """Print text with a hanging mark (a bullet, a letter) in front of its first line.
+
+        The item starts a new page unless it fits whole on this one.
+        """
         self.set_font(FAMILY, "B" if bold else "", BODY_PT)
         width = max(INDENT_MM, self.get_string_width(mark) + 2)
-        if self.will_page_break(LINE_MM):
-            self.add_page()  # keep the mark on the same page as its first line
+        column = self.epw - indent - width
+        self.keep_together(column, text)
+        self.set_font(FAMILY, "B" if bold else "", BODY_PT)
         self.set_x(self.l_margin + indent)
         self.cell(width, LINE_MM, mark)
-        self.multi_cell(
-            self.epw - indent - width,
-            LINE_MM,
-            text,
-            align=Align.L,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        self.multi_cell(column, LINE_MM, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def heading(self, text: str, *, level: int) -> None:
         """Start a section (a PDF bookmark too); level 0 starts a new page."""
@@ -90,18 +87,30 @@ class _StudyPdf(FPDF):
         self.multi_cell(0, size * 0.5, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(LINE_MM / 2)
 
-    def keep_together(self, lines: int) -> None:
-        """Start a new page unless the next lines fit on this one (study items stay whole)."""
-        height = lines * LINE_MM
+    def keep_together(self, column: float, *texts: str) -> None:
+        """Start a new page unless texts, wrapped in a column this wide, fit on this one.
+
+        A text taller than a whole page is left to break across pages.
+        """
+        self.set_font(FAMILY, "B", BODY_PT)  # bold is the wider face: an upper bound
+        lines = sum(self.get_string_width(t) / column + 2 + t.count("\n") for t in texts)
+        if not self.will_page_break(1.5 * lines * LINE_MM):
+            return  # fits even on a generous estimate: skip the exact (costly) measure
+        exact = sum(
+            len(
+                # fpdf2 types the result as the union of every `output`; LINES gives lines.
+                cast(
+                    list[str],
+                    self.multi_cell(
+                        column, LINE_MM, t, dry_run=True, output=MethodReturnValue.LINES
+                    ),
+                )
+            )
+            for t in texts
+        )
+        height = exact * LINE_MM
         if self.will_page_break(height) and height < self.eph:
             self.add_page()
-
-    def count_lines(self, text: str, width: float) -> int:
-        """Return how many lines text takes at the body size in a column this wide."""
-        self.set_font(FAMILY, "", BODY_PT)
-        lines = self.multi_cell(width, LINE_MM, text, dry_run=True, output=MethodReturnValue.LINES)
-        # fpdf2 types the result as the union of every `output`; LINES gives the lines.
-        return len(cast(list[str], lines))
 
 
 def _title_page(pdf: _StudyPdf, bundle: ExportBundle) -> None:
@@ -151,9 +160,9 @@ def _key_terms(pdf: _StudyPdf, sheet: StudySheet) -> None:
 
 def _flashcards(pdf: _StudyPdf, sheet: StudySheet) -> None:
     pdf.heading("Flashcards", level=0)
-    width = pdf.epw - INDENT_MM
+    column = pdf.epw - INDENT_MM
     for number, card in enumerate(sheet.flashcards.cards, 1):
-        pdf.keep_together(pdf.count_lines(card.front, width) + pdf.count_lines(card.back, width))
+        pdf.keep_together(column, f"Q: {card.front}", f"A: {card.back}")
         pdf.marked(f"{number}.", f"Q: {card.front}", bold=True)
         pdf.marked("", f"A: {card.back}")
         pdf.ln(2)
@@ -161,13 +170,14 @@ def _flashcards(pdf: _StudyPdf, sheet: StudySheet) -> None:
 
 def _exam_questions(pdf: _StudyPdf, sheet: StudySheet) -> None:
     pdf.heading("Exam questions", level=0)
-    width = pdf.epw - 2 * INDENT_MM
+    column = pdf.epw - 2 * INDENT_MM
     for number, question in enumerate(sheet.exam_questions.questions, 1):
         choices = lettered_choices(question)
         pdf.keep_together(
-            pdf.count_lines(question.prompt, width)
-            + sum(pdf.count_lines(text, width) for _, text, _ in choices)
-            + pdf.count_lines(question.answer, width)
+            column,
+            question.prompt,
+            *(text for _, text, _ in choices),
+            f"Answer: {question.answer}",
         )
         pdf.marked(f"{number}.", f"({question.type}) {question.prompt}", bold=True)
         for letter, text, correct in choices:
