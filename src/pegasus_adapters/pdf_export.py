@@ -37,7 +37,8 @@ class _StudyPdf(FPDF):
 
     def __init__(self, running_title: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.running_title = running_title
+        # One footer line: a long title is shortened rather than wrapped into the text area.
+        self.running_title = running_title if len(running_title) <= 80 else running_title[:79] + "…"
         self.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
         self.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
         self.set_margins(left=20, top=18, right=20)
@@ -124,7 +125,7 @@ def _title_page(pdf: _StudyPdf, bundle: ExportBundle) -> None:
     pdf.ln(10)
     pdf.set_font(FAMILY, "", 11)
     details = [
-        f"Lecture recorded {bundle.lecture.created_at:%d %B %Y}",
+        f"Lecture of {bundle.lecture.created_at:%d %B %Y}",
         f"Study preset: {bundle.lecture.preset_id}",
     ]
     pdf.multi_cell(0, 6, "\n".join(details), align=Align.C, new_x=XPos.LMARGIN)

@@ -8,6 +8,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pypdf
 import pytest
 from fontTools.ttLib import TTFont
@@ -146,3 +147,13 @@ def test_the_title_page_outline_depth_and_questions_are_laid_out_for_study() -> 
 def test_the_same_material_gives_the_same_pdf_bytes() -> None:
     artifacts = long_artifacts(sections=2, bullets=2, cards=2)
     assert render_pdf(bundle(artifacts)) == render_pdf(bundle(artifacts))
+
+
+def test_titles_of_the_longest_allowed_length_stay_on_the_page() -> None:
+    small = bundle(long_artifacts(sections=1, bullets=1, cards=1))
+    title = ("Фотосинтез " + LONG_WORD)[:300]
+    lecture = msgspec.structs.replace(small.lecture, title=title)
+    course = msgspec.structs.replace(small.course, title=title)
+    data = render_pdf(msgspec.structs.replace(small, lecture=lecture, course=course))
+    assert overflowing_lines(data) == []
+    assert _squash(title) in _squash(pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text())
