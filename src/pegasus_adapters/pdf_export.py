@@ -8,11 +8,15 @@ Output is deterministic: the same bundle gives the same bytes.
 
 from __future__ import annotations
 
+import copy
+import functools
+import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, WrapMode, XPos, YPos
 
@@ -32,6 +36,18 @@ DASH = "\u2013"
 CHECK = "\u2713"
 
 
+@functools.cache
+def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
+    scratch = FPDF()
+    files = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
+    for style, path in files.items():
+        scratch.add_font(FAMILY, style, path)
+    return {
+        f"{FAMILY.lower()}{style}": (scratch.fonts[f"{FAMILY.lower()}{style}"], path.read_bytes())
+        for style, path in files.items()
+    }
+
+
 class _StudyPdf(FPDF):
     """A4 pages with the lecture's title and the page number in the footer."""
 
@@ -39,8 +55,13 @@ class _StudyPdf(FPDF):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         # One footer line: a long title is shortened rather than wrapped into the text area.
         self.running_title = running_title if len(running_title) <= 80 else running_title[:79] + "…"
-        self.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
-        self.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
+        # fpdf2 parses a TTF file on every add_font, most of a short PDF's CPU time, so fonts are
+        # parsed once per process and copied. Its TTFFont deepcopy shares the fontTools font,
+        # which writing subsets in place: each copy gets its own, read lazily from the bytes.
+        for key, (font, data) in _parsed_fonts().items():
+            own = copy.deepcopy(font)
+            own.ttfont = TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+            self.fonts[key] = own
         self.set_margins(left=20, top=18, right=20)
         self.set_auto_page_break(auto=True, margin=18)
 

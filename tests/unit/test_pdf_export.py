@@ -14,6 +14,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
+from pegasus_adapters import pdf_export
 from pegasus_adapters.pdf_export import render_pdf
 from pegasus_core.artifacts import ArtifactType, ExamQuestions, Outline, OutlineNode, Summary
 from tests.study_material import LONG_WORD, bundle, long_artifacts
@@ -157,3 +158,16 @@ def test_titles_of_the_longest_allowed_length_stay_on_the_page() -> None:
     data = render_pdf(msgspec.structs.replace(small, lecture=lecture, course=course))
     assert overflowing_lines(data) == []
     assert _squash(title) in _squash(pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text())
+
+
+def test_a_pdf_does_not_depend_on_the_pdfs_rendered_before_it_in_the_process() -> None:
+    # Fonts are parsed once per process and copied per document: no state may leak.
+    small = bundle(long_artifacts(sections=1, bullets=1, cards=1))
+    other = msgspec.structs.replace(
+        small, lecture=msgspec.structs.replace(small.lecture, title="Ελληνικά… " + "x" * 90)
+    )
+    pdf_export._parsed_fonts.cache_clear()  # start from freshly parsed fonts
+    alone = render_pdf(other)
+    render_pdf(small)
+    render_pdf(bundle(long_artifacts(sections=2, bullets=2, cards=2)))
+    assert render_pdf(other) == alone
