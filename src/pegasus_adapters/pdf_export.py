@@ -1,7 +1,9 @@
 """The PDF export: a printable study sheet laid out with fpdf2 in the shipped DejaVu Sans.
 
-DejaVu Sans (fonts/, Bitstream Vera licence) covers Latin, Greek and Cyrillic, so any of those
-scripts prints on a machine without system fonts; fpdf2 embeds only the glyphs used. Text wraps
+DejaVu Sans (fonts/, Bitstream Vera licence; cut down by scripts/subset_fonts.py) covers Latin,
+Greek, Cyrillic and common symbols, so those print on a machine without system fonts; fpdf2
+embeds only the glyphs used, and logs a warning for characters the font lacks (they print
+blank: CJK, Arabic, Hebrew, emoji). Text wraps
 at spaces, and a word wider than its column is split across lines, so nothing leaves the page.
 Output is deterministic: the same bundle gives the same bytes.
 """

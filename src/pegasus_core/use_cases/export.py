@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
@@ -70,22 +71,28 @@ async def run_export(ctx: JobContext) -> Completion:
         threads=tuple(t for t in threads if lecture.id in t.lecture_refs),
     )
     records = []
-    for export_type, render in ports.renderers.items():
-        extension, _ = EXPORT_FORMATS[export_type]
-        key = export_key(lecture.id, extension)
-        # A long lecture's PDF takes CPU time: off the event loop, so heartbeats keep beating.
-        data = await asyncio.to_thread(render, bundle)
-        info = await ctx.put(key, data)
-        records.append(
-            ExportRecord(
-                lecture_id=lecture.id,
-                export_type=export_type,
-                storage_path=key,
-                size_bytes=info.size_bytes,
-                sha256=info.sha256,
-                created_at=ports.clock.now(),
+    # Renders take CPU time (a long lecture's PDF, seconds): off the event loop, in a thread of
+    # their own, not the loop's shared executor, which blob writes and queue dispatches (the
+    # sweep's recoveries) need meanwhile.
+    renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-render")
+    try:
+        for export_type, render in ports.renderers.items():
+            extension, _ = EXPORT_FORMATS[export_type]
+            key = export_key(lecture.id, extension)
+            data = await asyncio.get_running_loop().run_in_executor(renderer, render, bundle)
+            info = await ctx.put(key, data)
+            records.append(
+                ExportRecord(
+                    lecture_id=lecture.id,
+                    export_type=export_type,
+                    storage_path=key,
+                    size_bytes=info.size_bytes,
+                    sha256=info.sha256,
+                    created_at=ports.clock.now(),
+                )
             )
-        )
+    finally:
+        renderer.shutdown(wait=False)  # a cancelled job must not wait for its render here
 
     async def apply(uow: UnitOfWork) -> None:
         for record in records:
