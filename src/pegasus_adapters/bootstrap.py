@@ -19,7 +19,7 @@ from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.ports.clock import Clock
 from pegasus_core.ports.language_model import LanguageModel
 from pegasus_core.ports.rate_limiter import RateLimiter
-from pegasus_core.ports.renderer import ExportBundle, Render, Renderers
+from pegasus_core.ports.renderer import ExportBundle, Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
 from pegasus_core.ports.transcriber import Transcriber
 from pegasus_core.rendering import (
@@ -52,9 +52,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-PDF_RENDERER = "pegasus_adapters.pdf_export:render_pdf"
-
-
 def _render_pdf(bundle: ExportBundle) -> bytes:
     # fpdf2 and genanki load lazily: importing them costs every CLI command half a second.
     from pegasus_adapters.pdf_export import render_pdf
@@ -68,11 +65,11 @@ def _render_apkg(bundle: ExportBundle) -> bytes:
     return render_apkg(bundle)
 
 
-def renderers(*, pdf: Render = _render_pdf) -> Renderers:
-    """Return the renderer of each export type (the PDF one in this thread unless given)."""
+def renderers() -> Renderers:
+    """Return the renderer of each export type."""
     return {
         ExportType.MARKDOWN: render_markdown,
-        ExportType.PDF: pdf,
+        ExportType.PDF: _render_pdf,
         ExportType.JSON: render_json,
         ExportType.ANKI: render_anki_csv,
         ExportType.APKG: _render_apkg,
@@ -180,7 +177,6 @@ async def open_pegasus(
     )
     from pegasus_adapters.memory.rate_limiter import InProcessRateLimiter
     from pegasus_adapters.offline.probe import PyAvAudioProbe
-    from pegasus_adapters.render_pool import PooledRenderer
     from pegasus_adapters.system import SystemClock, UuidFactory
 
     async with AsyncExitStack() as stack:
@@ -190,9 +186,6 @@ async def open_pegasus(
         # tasks are cancelled (and left for recovery) before their engines shut down.
         engine = transcriber or _transcriber(settings, stack)
         generator = llm or _language_model(settings)
-        # Before the queue too: running exports are cancelled before their renderer closes.
-        pdf = PooledRenderer(PDF_RENDERER)
-        stack.push_async_callback(pdf.aclose)
         queue_kind = settings.job_queue or ("dramatiq" if settings.redis_url else "in_process")
         queue: InlineJobQueue | InProcessJobQueue | DeferredJobQueue | DramatiqJobQueue
         if queue_kind == "dramatiq":
@@ -224,7 +217,7 @@ async def open_pegasus(
             transcriber=engine,
             llm=generator,
             probe=PyAvAudioProbe(),
-            renderers=renderers(pdf=pdf),
+            renderers=renderers(),
             rate_limiter=rate_limiter,
             clock=clock,
             ids=UuidFactory(),
