@@ -20,7 +20,7 @@ from pegasus_core.ports.blob_store import BlobStore
 from pegasus_core.ports.clock import Clock
 from pegasus_core.ports.language_model import LanguageModel
 from pegasus_core.ports.rate_limiter import RateLimiter
-from pegasus_core.ports.renderer import Renderers
+from pegasus_core.ports.renderer import ExportBundle, Renderers
 from pegasus_core.ports.repository import UnitOfWorkFactory
 from pegasus_core.ports.transcriber import Transcriber
 from pegasus_core.rendering import (
@@ -53,12 +53,27 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _render_pdf(bundle: ExportBundle) -> bytes:
+    # fpdf2 and genanki load lazily: importing them costs every CLI command half a second.
+    from pegasus_adapters.pdf_export import render_pdf
+
+    return render_pdf(bundle)
+
+
+def _render_apkg(bundle: ExportBundle) -> bytes:
+    from pegasus_adapters.apkg_export import render_apkg
+
+    return render_apkg(bundle)
+
+
 def renderers() -> Renderers:
     """Return the renderer of each export type."""
     return {
         ExportType.MARKDOWN: render_markdown,
+        ExportType.PDF: _render_pdf,
         ExportType.JSON: render_json,
         ExportType.ANKI: render_anki_csv,
+        ExportType.APKG: _render_apkg,
         ExportType.SRT: render_srt,
         ExportType.VTT: render_vtt,
     }

@@ -180,8 +180,10 @@ class ExportType(StrEnum):
     """Files rendered from a lecture's artifacts and transcript."""
 
     MARKDOWN = "markdown"
+    PDF = "pdf"
     JSON = "json"
     ANKI = "anki"
+    APKG = "apkg"
     SRT = "srt"
     VTT = "vtt"
 
@@ -189,8 +191,11 @@ class ExportType(StrEnum):
 # File extension and media type (text types are UTF-8; servers add the charset parameter).
 EXPORT_FORMATS: dict[ExportType, tuple[str, str]] = {
     ExportType.MARKDOWN: ("md", "text/markdown"),
+    ExportType.PDF: ("pdf", "application/pdf"),
     ExportType.JSON: ("json", "application/json"),
     ExportType.ANKI: ("csv", "text/csv"),
+    # IANA registers no media type for Anki packages; this unregistered name is descriptive.
+    ExportType.APKG: ("apkg", "application/apkg"),
     ExportType.SRT: ("srt", "application/x-subrip"),
     ExportType.VTT: ("vtt", "text/vtt"),
 }

@@ -5,31 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import TypeVar
 
 import msgspec
 
-from pegasus_core.artifacts import (
-    ArtifactType,
-    ExamQuestions,
-    Flashcards,
-    KeyTerms,
-    Outline,
-    OutlineNode,
-    Summary,
-)
+from pegasus_core.artifacts import OutlineNode
 from pegasus_core.ports.renderer import ExportBundle
-
-_T = TypeVar("_T")
-
-
-def _get(bundle: ExportBundle, artifact_type: ArtifactType, kind: type[_T]) -> _T:
-    document = bundle.artifacts[artifact_type]
-    assert isinstance(document, kind)
-    return document
+from pegasus_core.study_sheet import lettered_choices, study_sheet, study_tags
 
 
 def _outline_lines(nodes: Iterable[OutlineNode], depth: int) -> Iterable[str]:
+    # Two spaces per level: a child item starts where its parent's text starts (CommonMark).
     for node in nodes:
         indent = "  " * depth
         yield f"{indent}- **{node.title}**"
@@ -39,36 +24,40 @@ def _outline_lines(nodes: Iterable[OutlineNode], depth: int) -> Iterable[str]:
 
 
 def render_markdown(bundle: ExportBundle) -> bytes:
-    """Render every artifact as one Markdown study sheet."""
-    summary = _get(bundle, ArtifactType.SUMMARY, Summary)
-    outline = _get(bundle, ArtifactType.OUTLINE, Outline)
-    terms = _get(bundle, ArtifactType.KEY_TERMS, KeyTerms)
-    cards = _get(bundle, ArtifactType.FLASHCARDS, Flashcards)
-    questions = _get(bundle, ArtifactType.EXAM_QUESTIONS, ExamQuestions)
+    """Render every artifact as one Markdown study sheet.
+
+    - The outline nests to any depth; each question lists every choice, the marked one
+      followed by **(correct)**, then its answer and explanation.
+    """
+    sheet = study_sheet(bundle)
+    summary = sheet.summary
     lines = [f"# {bundle.lecture.title}", "", f"*Course: {bundle.course.title}*", ""]
     lines += ["## Summary", "", summary.overview, ""]
     for section in summary.sections:
         lines += [f"### {section.title}", ""]
         lines += [f"- {bullet}" for bullet in section.bullets]
         lines.append("")
-    lines += ["## Outline", "", *_outline_lines(outline.outline, 0), ""]
+    lines += ["## Outline", "", *_outline_lines(sheet.outline.outline, 0), ""]
     lines += ["## Key terms", ""]
-    for term in terms.terms:
+    for term in sheet.key_terms.terms:
         lines.append(f"- **{term.term}**: {term.definition}")
         if term.example:
             lines.append(f"  - Example: {term.example}")
     lines += ["", "## Flashcards", ""]
-    for number, card in enumerate(cards.cards, 1):
-        lines += [f"{number}. **Q:** {card.front}", f"   **A:** {card.back}"]
+    # Sub-items rather than bare continuation lines, which Markdown would join into one line,
+    # indented to the item's text ("10. " is wider than "9. ") so they stay inside the item.
+    for number, card in enumerate(sheet.flashcards.cards, 1):
+        pad = " " * len(f"{number}. ")
+        lines += [f"{number}. **Q:** {card.front}", f"{pad}- **A:** {card.back}"]
     lines += ["", "## Exam questions", ""]
-    for number, question in enumerate(questions.questions, 1):
+    for number, question in enumerate(sheet.exam_questions.questions, 1):
+        pad = " " * len(f"{number}. ")
         lines.append(f"{number}. ({question.type}) {question.prompt}")
-        for index, choice in enumerate(question.choices or ()):
-            mark = " (correct)" if index == question.correct_choice_index else ""
-            lines.append(f"   {chr(ord('A') + index)}. {choice}{mark}")
-        lines.append(f"   **Answer:** {question.answer}")
+        for letter, choice, correct in lettered_choices(question):
+            lines.append(f"{pad}- {letter}. {choice}{' **(correct)**' if correct else ''}")
+        lines.append(f"{pad}- **Answer:** {question.answer}")
         if question.explanation:
-            lines.append(f"   *{question.explanation}*")
+            lines.append(f"{pad}- *{question.explanation}*")
     lines.append("")
     return "\n".join(lines).encode("utf-8")
 
@@ -85,14 +74,15 @@ def render_json(bundle: ExportBundle) -> bytes:
 
 
 def render_anki_csv(bundle: ExportBundle) -> bytes:
-    """Render the flashcards as CSV with the header front,back,tags (tags space-separated)."""
-    cards = _get(bundle, ArtifactType.FLASHCARDS, Flashcards)
+    """Render the flashcards as CSV with the header front,back,tags.
+
+    - Tags are space-separated: the card's own, the preset's id and the lecture's threads.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["front", "back", "tags"])
-    for card in cards.cards:
-        tags = " ".join(tag.replace(" ", "_") for tag in card.tags)
-        writer.writerow([card.front, card.back, tags])
+    for card in study_sheet(bundle).flashcards.cards:
+        writer.writerow([card.front, card.back, " ".join(study_tags(bundle, card.tags))])
     return out.getvalue().encode("utf-8")
 
 

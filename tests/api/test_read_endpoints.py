@@ -87,7 +87,7 @@ async def test_a_processed_lecture_through_every_read(
     assert set(progress["stages"]) == {"transcription", "generation", "export"}
 
     summary = (await client.get("/lectures/lec-1/summary")).json()
-    assert summary["artifactCount"] == 5 and summary["exportCount"] == 5
+    assert summary["artifactCount"] == 5 and summary["exportCount"] == 7
     assert summary["links"]["exports"]["markdown"] == "/exports/lec-1/markdown"
 
     artifacts = (await client.get("/lectures/lec-1/artifacts")).json()
@@ -114,7 +114,7 @@ async def test_a_processed_lecture_through_every_read(
     assert download.headers["content-disposition"] == 'attachment; filename="lec-1.md"'
     assert download.headers["content-type"] == "text/markdown; charset=utf-8"
     assert download.text.startswith("# The water cycle")
-    problem(await client.get("/exports/lec-1/pdf"), 404, "Export not found.")
+    problem(await client.get("/exports/lec-1/docx"), 404, "Export not found.")
 
     integrity = (
         await client.get("/lectures/lec-1/integrity", params={"verify": "checksum"})

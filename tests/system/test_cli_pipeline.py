@@ -56,7 +56,12 @@ def test_ingest_wait_processes_every_accepted_format(
         assert listed.stdout.splitlines()[0].startswith("clip  completed")
         retention = run_cli(tmp_path, "retention", "--audio-days", "1", "--dry-run")
         assert retention.stdout.strip().endswith("Would delete 0 file(s).")
-        unknown = run_cli(tmp_path, "export", "clip", "--type", "pdf", "-o", str(out))
+        pdf = tmp_path / "notes.pdf"
+        exported = run_cli(tmp_path, "export", "clip", "--type", "pdf", "-o", str(pdf))
+        assert exported.returncode == 0, exported.stderr
+        stored = tmp_path / "lectures" / "clip" / "exports" / "clip.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF-") and pdf.read_bytes() == stored.read_bytes()
+        unknown = run_cli(tmp_path, "export", "clip", "--type", "docx", "-o", str(out))
         assert unknown.stderr.strip() == "pegasus: not-found: Export not found."
 
 

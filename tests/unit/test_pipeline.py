@@ -14,7 +14,7 @@ import pytest
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.memory.scripted_language_model import ScriptedLanguageModel
 from pegasus_adapters.memory.scripted_transcriber import ScriptedTranscriber
-from pegasus_core.artifacts import ExamQuestions, Flashcards, KeyTerms
+from pegasus_core.artifacts import ExamQuestions, ExportType, Flashcards, KeyTerms
 from pegasus_core.errors import (
     ConflictError,
     InvalidRequestError,
@@ -237,7 +237,7 @@ async def test_delete_removes_rows_and_storage(pegasus: Pegasus, speech_clip: Pa
     stored = await pegasus.ports.blobs.list("lectures/lec-1/")
     deletion = await pegasus.delete_lecture("lec-1")
     assert deletion.deleted.lectures == 1 and deletion.deleted.jobs == 3
-    assert deletion.deleted.artifacts == 5 and deletion.deleted.exports == 5
+    assert deletion.deleted.artifacts == 5 and deletion.deleted.exports == len(ExportType)
     assert deletion.deleted.storage_paths == len(stored)
     assert await pegasus.ports.blobs.list("lectures/lec-1/") == []
     course = await pegasus.get_course("course-1")
@@ -249,7 +249,11 @@ async def test_integrity_reports_missing_and_corrupt_files(
 ) -> None:
     await ingest(pegasus, speech_clip, auto_process=True)
     report = await pegasus.check_integrity("lec-1", verify_checksum=True)
-    assert (report.status, report.missing_count, report.check_count) == ("ok", 0, 1 + 1 + 5 + 5)
+    assert (report.status, report.missing_count, report.check_count) == (
+        "ok",
+        0,
+        1 + 1 + 5 + len(ExportType),
+    )
     await pegasus.ports.blobs.delete("lectures/lec-1/artifacts/outline.json")
     audio = (await pegasus.get_lecture("lec-1")).audio.path
     data = await read_all(pegasus.ports.blobs, audio)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pegasus_core.artifacts import AnyArtifact, ArtifactType, ExportType
 from pegasus_core.lectures import Course, Lecture
 from pegasus_core.records import Record
+from pegasus_core.threads import Thread
 from pegasus_core.transcripts import Transcript
 
 
@@ -17,6 +18,8 @@ class ExportBundle(Record, frozen=True, kw_only=True):
     lecture: Lecture
     transcript: Transcript
     artifacts: Mapping[ArtifactType, AnyArtifact]
+    threads: tuple[Thread, ...] = ()
+    """The course's threads this lecture belongs to, in the repository's order."""
 
 
 Render = Callable[[ExportBundle], bytes]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import msgspec
 
 from pegasus_core.artifacts import (
@@ -46,7 +49,10 @@ def check_quality(summary: Summary, *, min_sections: int) -> None:
 
 
 async def run_export(ctx: JobContext) -> Completion:
-    """Render and store every export type; fail clearly when an artifact is missing."""
+    """Render and store every export type; fail clearly when an artifact is missing.
+
+    - The bundle carries the course's threads that list this lecture (Anki tags).
+    """
     ports, lecture = ctx.ports, ctx.lecture
     artifacts = await _load_artifacts(ctx)
     summary = artifacts[ArtifactType.SUMMARY]
@@ -55,25 +61,38 @@ async def run_export(ctx: JobContext) -> Completion:
     transcript = await load_transcript(ctx)
     async with ports.uow(read_only=True) as uow:
         course = await uow.courses.get(lecture.course_id)
+        threads = await uow.threads.for_course(lecture.course_id)
     assert course is not None  # a lecture's course exists while the lecture does
     bundle = ExportBundle(
-        course=course, lecture=lecture, transcript=transcript, artifacts=artifacts
+        course=course,
+        lecture=lecture,
+        transcript=transcript,
+        artifacts=artifacts,
+        threads=tuple(t for t in threads if lecture.id in t.lecture_refs),
     )
     records = []
-    for export_type, render in ports.renderers.items():
-        extension, _ = EXPORT_FORMATS[export_type]
-        key = export_key(lecture.id, extension)
-        info = await ctx.put(key, render(bundle))
-        records.append(
-            ExportRecord(
-                lecture_id=lecture.id,
-                export_type=export_type,
-                storage_path=key,
-                size_bytes=info.size_bytes,
-                sha256=info.sha256,
-                created_at=ports.clock.now(),
+    # Renders take CPU time (a long lecture's PDF, seconds): off the event loop, in a thread of
+    # their own, not the loop's shared executor, which blob writes and queue dispatches (the
+    # sweep's recoveries) need meanwhile.
+    renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-render")
+    try:
+        for export_type, render in ports.renderers.items():
+            extension, _ = EXPORT_FORMATS[export_type]
+            key = export_key(lecture.id, extension)
+            data = await asyncio.get_running_loop().run_in_executor(renderer, render, bundle)
+            info = await ctx.put(key, data)
+            records.append(
+                ExportRecord(
+                    lecture_id=lecture.id,
+                    export_type=export_type,
+                    storage_path=key,
+                    size_bytes=info.size_bytes,
+                    sha256=info.sha256,
+                    created_at=ports.clock.now(),
+                )
             )
-        )
+    finally:
+        renderer.shutdown(wait=False)  # a cancelled job must not wait for its render here
 
     async def apply(uow: UnitOfWork) -> None:
         for record in records:
