@@ -14,7 +14,12 @@ log = logging.getLogger("pegasus.sweep")
 
 
 async def _sweep_forever(pegasus: Pegasus, interval: float) -> None:
+    # Fixed rate: a pass starts every interval, however long the previous one took, so a
+    # stale job waits at most stale_sec + interval (plus the pass itself) to be taken back.
+    loop = asyncio.get_running_loop()
+    next_pass = loop.time()
     while True:
+        next_pass += interval
         try:
             report = await pegasus.sweep()
             if report.taken_back or report.purged_objects:
@@ -22,7 +27,9 @@ async def _sweep_forever(pegasus: Pegasus, interval: float) -> None:
         except Exception:
             # A database hiccup must not end the loop: the next pass tries again.
             log.exception("sweep failed")
-        await asyncio.sleep(interval)
+        # After a pass longer than interval, start the next at once, then keep the rhythm.
+        next_pass = max(next_pass, loop.time())
+        await asyncio.sleep(next_pass - loop.time())
 
 
 @asynccontextmanager
