@@ -28,19 +28,16 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import wave
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -52,6 +49,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from benchkit import Multipart, RssPeak, free_port, step, verdict, version, watch_rss
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.postgres.unit_of_work import (
     DEFAULT_PREPARE_THRESHOLD,
@@ -101,27 +99,6 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
-
-
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 # --- CPU accounting (Linux /proc) ------------------------------------------------------------
@@ -900,72 +877,14 @@ def build_wav(path: Path, size_bytes: int) -> float:
     return float(seconds)
 
 
-class Multipart:
-    """A multipart/form-data body streamed from disk: form fields, then the audio file."""
-
-    def __init__(self, fields: Mapping[str, str], path: Path, chunk: int = 1024 * 1024) -> None:
-        self.boundary = f"bench-{uuid.uuid4().hex}"
-        self.path = path
-        self.chunk = chunk
-        head = b"".join(
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-            f"{value}\r\n".encode()
-            for name, value in fields.items()
-        )
-        self.head = (
-            head
-            + (
-                f'--{self.boundary}\r\nContent-Disposition: form-data; name="audio"; '
-                f'filename="{path.name}"\r\nContent-Type: audio/wav\r\n\r\n'
-            ).encode()
-        )
-        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self.sha256 = hashlib.sha256()
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    @property
-    def length(self) -> int:
-        return len(self.head) + self.path.stat().st_size + len(self.tail)
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.head
-        with self.path.open("rb") as handle:
-            while data := handle.read(self.chunk):
-                self.sha256.update(data)
-                yield data
-        yield self.tail
-
-
-def _status_kib(pid: int, key: str) -> int | None:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return None
-
-
 @dataclass(frozen=True)
 class UploadResult:
     status: int
     size_bytes: int
     seconds: float
     sha256_ok: bool
-    rss_before_mib: float
-    rss_peak_sampled_mib: float
-    hwm_after_mib: float | None  # VmHWM after a reset just before the upload
-    hwm_reset: bool
-    rss_after_mib: float
+    rss: RssPeak
     duration_sec: float | None
-
-    @property
-    def growth_mib(self) -> float:
-        peak = self.rss_peak_sampled_mib
-        if self.hwm_reset and self.hwm_after_mib is not None:
-            peak = max(peak, self.hwm_after_mib)
-        return peak - self.rss_before_mib
 
 
 def measure_upload(server: Server, wav: Path) -> UploadResult:
@@ -979,36 +898,12 @@ def measure_upload(server: Server, wav: Path) -> UploadResult:
         },
         wav,
     )
-    hwm_reset = False
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        hwm_reset = True
-    before = _status_kib(pid, "VmRSS") or 0
-    peak = before
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _status_kib(pid, "VmRSS") or 0)
-            stop.wait(RSS_SAMPLE_SEC)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     started = time.perf_counter()
-    try:
-        with httpx.Client(timeout=600) as client:
-            answer = client.post(
-                f"{server.base_url}/lectures/ingest",
-                content=iter(body),
-                headers={"Content-Type": body.content_type, "Content-Length": str(body.length)},
-            )
-    finally:
-        elapsed = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-    hwm = _status_kib(pid, "VmHWM")
-    after = _status_kib(pid, "VmRSS") or 0
+    with watch_rss(pid, RSS_SAMPLE_SEC) as rss, httpx.Client(timeout=600) as client:
+        answer = client.post(
+            f"{server.base_url}/lectures/ingest", content=iter(body), headers=body.headers
+        )
+    elapsed = time.perf_counter() - started
     payload = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
     if answer.status_code != 201:
         print(f"upload answered {answer.status_code}: {answer.text[:500]}", file=sys.stderr)
@@ -1017,11 +912,7 @@ def measure_upload(server: Server, wav: Path) -> UploadResult:
         size_bytes=wav.stat().st_size,
         seconds=elapsed,
         sha256_ok=payload.get("sha256") == body.sha256.hexdigest(),
-        rss_before_mib=before / 1024,
-        rss_peak_sampled_mib=peak / 1024,
-        hwm_after_mib=None if hwm is None else hwm / 1024,
-        hwm_reset=hwm_reset,
-        rss_after_mib=after / 1024,
+        rss=rss,
         duration_sec=payload.get("durationSec"),
     )
 
@@ -1211,7 +1102,9 @@ def report(r: Results, url: str) -> list[str]:
     if up is None:
         lines.append(info("upload", "not run"))
     else:
-        hwm = "n/a" if up.hwm_after_mib is None else f"{up.hwm_after_mib:.1f}"
+        hwm = (
+            "n/a (not reset)" if up.rss.hwm_mib is None else f"{up.rss.hwm_mib:.1f} (reset before)"
+        )
         lines += [
             info(
                 "upload",
@@ -1221,15 +1114,14 @@ def report(r: Results, url: str) -> list[str]:
             ),
             info(
                 "",
-                f"server RSS {up.rss_before_mib:.1f} MiB before, peak {up.rss_peak_sampled_mib:.1f}"
-                f" (sampled every {RSS_SAMPLE_SEC * 1000:g} ms), VmHWM {hwm}"
-                f"{' (reset before)' if up.hwm_reset else ' (not reset)'}, "
-                f"{up.rss_after_mib:.1f} after",
+                f"server RSS {up.rss.before_mib:.1f} MiB before, peak "
+                f"{up.rss.sampled_peak_mib:.1f} (sampled every {RSS_SAMPLE_SEC * 1000:g} ms), "
+                f"VmHWM {hwm}, {up.rss.after_mib:.1f} after",
             ),
             info(
                 "upload peak RSS growth",
-                f"{up.growth_mib:.1f} MiB; target < {UPLOAD_RSS_TARGET_MIB:g} MiB: "
-                f"{verdict(up.status == 201 and up.growth_mib < UPLOAD_RSS_TARGET_MIB)}",
+                f"{up.rss.growth_mib:.1f} MiB; target < {UPLOAD_RSS_TARGET_MIB:g} MiB: "
+                f"{verdict(up.status == 201 and up.rss.growth_mib < UPLOAD_RSS_TARGET_MIB)}",
             ),
         ]
     lines.append("=" * WIDTH)

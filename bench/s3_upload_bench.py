@@ -24,23 +24,22 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
 import wave
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
+
+from benchkit import MIB, Multipart, RssPeak, free_port, step, verdict, version, watch_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "lecture.opus"
@@ -56,28 +55,6 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "pegasus-bench-secret",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-MIB = 1024 * 1024
-
-
-def step(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 # --- Audio -----------------------------------------------------------------------------------
@@ -195,45 +172,9 @@ def start_api(workdir: Path, endpoint: str, limit_mb: int) -> Process:
 # --- Measurements ----------------------------------------------------------------------------
 
 
-def status_kib(pid: int, key: str) -> int | None:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return None
-
-
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Multipart:
-    """A multipart/form-data body streamed from disk: form fields, then the audio file."""
-
-    def __init__(self, fields: Mapping[str, str], path: Path) -> None:
-        self.boundary = f"bench-{uuid.uuid4().hex}"
-        self.path = path
-        head = "".join(
-            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-            for name, value in fields.items()
-        )
-        self.head = (
-            head + f'--{self.boundary}\r\nContent-Disposition: form-data; name="audio"; '
-            f'filename="{path.name}"\r\nContent-Type: audio/wav\r\n\r\n'
-        ).encode()
-        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-
-    @property
-    def length(self) -> int:
-        return len(self.head) + self.path.stat().st_size + len(self.tail)
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.head
-        with self.path.open("rb") as handle:
-            while data := handle.read(MIB):
-                yield data
-        yield self.tail
 
 
 @dataclass(frozen=True)
@@ -241,15 +182,9 @@ class ApiUpload:
     status: int
     seconds: float
     sha256_ok: bool
-    rss_before_mib: float
-    peak_mib: float
-    rss_after_mib: float
+    rss: RssPeak
     cpu_sec: float
     duration_sec: float | None
-
-    @property
-    def growth_mib(self) -> float:
-        return self.peak_mib - self.rss_before_mib
 
 
 def api_upload(api: Process, wav: Path, sha256: str, lecture_id: str) -> ApiUpload:
@@ -263,43 +198,12 @@ def api_upload(api: Process, wav: Path, sha256: str, lecture_id: str) -> ApiUplo
         wav,
     )
     base = api.url.removesuffix("/health")
-    pid = api.pid
-    hwm_reset = False
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        hwm_reset = True
-    before = status_kib(pid, "VmRSS") or 0
-    peak = before
-    stop_sampling = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop_sampling.is_set():
-            peak = max(peak, status_kib(pid, "VmRSS") or 0)
-            stop_sampling.wait(RSS_SAMPLE_SEC)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    cpu_before = cpu_seconds(pid)
+    cpu_before = cpu_seconds(api.pid)
     started = time.perf_counter()
-    try:
-        with httpx.Client(timeout=900) as client:
-            answer = client.post(
-                f"{base}/lectures/ingest",
-                content=iter(body),
-                headers={
-                    "Content-Type": f"multipart/form-data; boundary={body.boundary}",
-                    "Content-Length": str(body.length),
-                },
-            )
-    finally:
-        elapsed = time.perf_counter() - started
-        stop_sampling.set()
-        sampler.join()
-    cpu = cpu_seconds(pid) - cpu_before
-    if hwm_reset:
-        peak = max(peak, status_kib(pid, "VmHWM") or 0)
-    after = status_kib(pid, "VmRSS") or 0
+    with watch_rss(api.pid, RSS_SAMPLE_SEC) as rss, httpx.Client(timeout=900) as client:
+        answer = client.post(f"{base}/lectures/ingest", content=iter(body), headers=body.headers)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(api.pid) - cpu_before
     payload = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
     if answer.status_code != 201:
         step(f"upload answered {answer.status_code}: {answer.text[:500]}")
@@ -310,9 +214,7 @@ def api_upload(api: Process, wav: Path, sha256: str, lecture_id: str) -> ApiUplo
         status=answer.status_code,
         seconds=elapsed,
         sha256_ok=payload.get("sha256") == sha256,
-        rss_before_mib=before / 1024,
-        peak_mib=peak / 1024,
-        rss_after_mib=after / 1024,
+        rss=rss,
         cpu_sec=cpu,
         duration_sec=payload.get("durationSec"),
     )
@@ -454,15 +356,15 @@ def run(args: argparse.Namespace, workdir: Path) -> list[str]:
                 f"{upload.seconds:6.2f} s  {file_mib / upload.seconds:6.1f} MiB/s  "
                 f"status {upload.status}, sha256 {'ok' if upload.sha256_ok else 'WRONG'}, "
                 f"durationSec {upload.duration_sec}, server CPU {upload.cpu_sec:.1f} s, "
-                f"RSS {upload.rss_before_mib:.1f} -> peak {upload.peak_mib:.1f} -> "
-                f"{upload.rss_after_mib:.1f} MiB",
+                f"RSS {upload.rss.before_mib:.1f} -> peak {upload.rss.peak_mib:.1f} -> "
+                f"{upload.rss.after_mib:.1f} MiB",
             )
         )
     lines += ["", "Results"]
     if not ok:
         lines.append(info("API upload", "FAILED: no upload answered 201"))
         return lines
-    growth = max(u.growth_mib for u in ok)
+    growth = max(u.rss.growth_mib for u in ok)
     best_api = min(u.seconds for u in ok)
     ratio = best_direct / best_api
     lines.append(

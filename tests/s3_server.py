@@ -8,10 +8,7 @@ One server serves the whole session; every test gets its own bucket.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -19,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import free_port, serving
 
 # Fixed fake credentials: moto accepts any. Set in the environment because botocore (in this
 # process and in the API processes that system tests start) finds them there; the metadata
@@ -31,45 +30,19 @@ S3_CREDENTIALS = {
 S3_REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def moto_server(directory: Path, **env: str) -> Iterator[str]:
     """Run moto_server on a free 127.0.0.1 port until the block ends; yield its endpoint URL."""
-    port = _free_port()
-    log_path = directory / f"moto_server-{port}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
-        )
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start: {log_path}") from None
-                time.sleep(0.1)
+    with serving(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **env},
+        log_path=directory / f"moto_server-{port}.log",
+        ready_url=f"{endpoint}/moto-api/",
+        timeout=60,
+    ):
         yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="session")
