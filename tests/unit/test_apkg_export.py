@@ -19,7 +19,6 @@ from pegasus_core.artifacts import AnyArtifact, ArtifactType, Flashcards
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.language_model import GenerationRequest
 from pegasus_core.threads import Thread
-from pegasus_core.transcripts import Engine
 from tests.conftest import memory_settings
 from tests.helpers import ingest
 from tests.study_material import WHEN, bundle, long_artifacts
@@ -29,19 +28,15 @@ CHANGED = "A rewritten answer after regeneration"
 Note = tuple[list[str], set[str]]  # fields, tags
 
 
-class EditingLanguageModel:
+class EditingLanguageModel(ExtractiveLanguageModel):
     """The offline generator; once `edit` is set, the second flashcard gets a new answer."""
 
     def __init__(self) -> None:
-        self.offline = ExtractiveLanguageModel()
+        super().__init__()
         self.edit = False
 
-    @property
-    def engine(self) -> Engine:
-        return self.offline.engine
-
     async def generate(self, request: GenerationRequest) -> AnyArtifact:
-        document = await self.offline.generate(request)
+        document = await super().generate(request)
         if self.edit and isinstance(document, Flashcards):
             cards = list(document.cards)
             cards[1] = msgspec.structs.replace(cards[1], back=CHANGED)
@@ -105,7 +100,9 @@ async def test_regenerating_with_one_answer_changed_updates_that_note_and_adds_n
     second = note_guid("lec-1", ArtifactType.FLASHCARDS, 1)
     assert before[second][0] == [cards.cards[1].front, cards.cards[1].back]
 
-    async with pegasus.ports.uow() as uow:  # the lecture joins a course thread meanwhile
+    llm.edit = True
+    await pegasus.submit_generation("lec-1")
+    async with pegasus.ports.uow() as uow:  # the lecture joins one more course thread
         await uow.threads.put(
             Thread(
                 id="thread-1",
@@ -121,8 +118,6 @@ async def test_regenerating_with_one_answer_changed_updates_that_note_and_adds_n
             )
         )
         await uow.commit()
-    llm.edit = True
-    await pegasus.submit_generation("lec-1")
     await pegasus.submit_export("lec-1")
     regenerated = await pegasus.get_artifact("lec-1", "flashcards")
     assert regenerated.version == 2  # type: ignore[union-attr]

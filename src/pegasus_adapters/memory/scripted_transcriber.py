@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from pegasus_adapters.offline.audio import decoded_duration
+from pegasus_adapters.planned_session import PlannedSession
 from pegasus_core.transcripts import ChunkSpan, Engine, Segment
 
 _WORDS_PER_SEGMENT = 12
@@ -94,25 +95,14 @@ class ScriptedTranscriber:
         return segments
 
 
-class ScriptedSession:
+class ScriptedSession(PlannedSession):
     """The decoded duration, its fixed chunks, and the script to hear in them."""
 
     def __init__(
         self, owner: ScriptedTranscriber, duration_sec: float, chunks: Sequence[ChunkSpan]
     ) -> None:
         self._owner = owner
-        self._duration_sec = duration_sec
-        self._chunks = tuple(chunks)
-
-    @property
-    def duration_sec(self) -> float:
-        """Return the decoded duration."""
-        return self._duration_sec
-
-    @property
-    def chunks(self) -> Sequence[ChunkSpan]:
-        """Return chunks of chunk_sec (the last one shorter)."""
-        return self._chunks
+        super().__init__(duration_sec, chunks)
 
     async def transcribe(self, chunk: ChunkSpan, *, prompt: str = "") -> list[Segment]:
         """Return the script's words inside the chunk; the prompt is ignored."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from pegasus_adapters.offline.audio import SAMPLE_BYTES, SAMPLE_RATE, decode_to_pcm, plan_chunks
+from pegasus_adapters.planned_session import PlannedSession
 from pegasus_core.errors import InvalidRequestError, UnavailableError
 from pegasus_core.transcripts import ChunkSpan, Engine, Segment
 
@@ -123,7 +124,7 @@ class PocketsphinxTranscriber:
             raise UnavailableError("The offline transcriber is shutting down.") from exc
 
 
-class PocketsphinxSession:
+class PocketsphinxSession(PlannedSession):
     """One decoded audio file; its PCM lives in a temporary directory until the session closes."""
 
     def __init__(
@@ -135,18 +136,7 @@ class PocketsphinxSession:
     ) -> None:
         self._owner = owner
         self._pcm = pcm
-        self._duration_sec = duration_sec
-        self._chunks = tuple(chunks)
-
-    @property
-    def duration_sec(self) -> float:
-        """Return the decoded duration."""
-        return self._duration_sec
-
-    @property
-    def chunks(self) -> Sequence[ChunkSpan]:
-        """Return chunks of 30-45 s cut at silences."""
-        return self._chunks
+        super().__init__(duration_sec, chunks)
 
     async def transcribe(self, chunk: ChunkSpan, *, prompt: str = "") -> list[Segment]:
         """Recognise the chunk in a pool process; the prompt is ignored (no biasing here)."""

@@ -20,6 +20,7 @@ import openai
 from pegasus_adapters.offline.audio import decode_to_pcm
 from pegasus_adapters.openai.capabilities import LANGUAGES, ModelCapabilities, capabilities_for
 from pegasus_adapters.openai.chunk_planner import CONTENT_TYPE, encode_chunk, plan_requests
+from pegasus_adapters.planned_session import PlannedSession
 from pegasus_core.errors import InvalidRequestError, PegasusError, UnavailableError
 from pegasus_core.transcripts import ChunkSpan, Engine, Segment
 
@@ -154,8 +155,8 @@ class OpenAITranscriber:
             raise PegasusError(f"OpenAI gave an unusable answer: {exc}") from exc
 
 
-class OpenAISession:
-    """One decoded audio file and its request-sized chunks."""
+class OpenAISession(PlannedSession):
+    """One decoded audio file and its chunks, cut at silences within the model's caps."""
 
     def __init__(
         self,
@@ -167,19 +168,8 @@ class OpenAISession:
     ) -> None:
         self._owner = owner
         self._pcm = pcm
-        self._duration_sec = duration_sec
-        self._chunks = tuple(chunks)
+        super().__init__(duration_sec, chunks)
         self._language = language
-
-    @property
-    def duration_sec(self) -> float:
-        """Return the decoded duration."""
-        return self._duration_sec
-
-    @property
-    def chunks(self) -> Sequence[ChunkSpan]:
-        """Return chunks cut at silences, each within the model's size and duration caps."""
-        return self._chunks
 
     async def transcribe(self, chunk: ChunkSpan, *, prompt: str = "") -> list[Segment]:
         """Encode the chunk (in a thread) and transcribe it; the prompt biases the model."""
