@@ -997,8 +997,8 @@ def report(r: Results, url: str) -> list[str]:
             lines.append(f"  {endpoint.label}: {len(endpoint.statements)} statements")
             lines += [f"    {st.describe()}" for st in endpoint.statements]
     lines += [
-        "  The unit of work adds 3 round trips per request: the pool's check (an empty query) on",
-        "  getconn, BEGIN, and ROLLBACK on release (reads never commit).",
+        "  A read-only unit of work adds no round trip: no BEGIN or ROLLBACK (autocommit), and",
+        "  its first statement doubles as the connection check.",
         "",
         f"Throughput: wrk -t1 -c{CONCURRENCY} -d{r.duration:g}s, then the same SQL from "
         f"{CONCURRENCY} tasks on a pool of {POOL_MAX_SIZE}, back to back per endpoint",
@@ -1025,8 +1025,8 @@ def report(r: Results, url: str) -> list[str]:
             f"  >= {RATIO_TARGET:.2f}: {verdict(ratio >= RATIO_TARGET)}{errors}"
         )
     lines += [
-        "  SQL: the statements alone on an autocommit pooled connection. UoW: inside the unit of",
-        "  work's round trips (pool check, BEGIN, statements, ROLLBACK) on PostgresDatabase.",
+        "  SQL: the statements alone on an autocommit pooled connection. UoW: as a read-only unit",
+        "  of work runs them (PostgresDatabase.first, then autocommit).",
         "",
         "CPU per request in ms (cores busy / req/s: less sensitive to other load than req/s);",
         "SQL/API: the client's CPU for the bare SQL over the server's CPU for the request;",
