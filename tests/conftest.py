@@ -58,6 +58,22 @@ class StepClock:
 POSTGRES_URL = os.environ.get(
     "PEGASUS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("PEGASUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def require_redis() -> None:
+    """Skip the test when the machine's Redis does not answer; under CI, fail it instead."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,21 +10,8 @@ import pytest
 from pegasus_adapters.memory.rate_limiter import InProcessRateLimiter
 from pegasus_adapters.redis_rate_limiter import RedisRateLimiter
 from pegasus_core.ports.rate_limiter import RateLimiter
+from tests.conftest import REDIS_URL, require_redis
 from tests.system.served import free_port
-
-REDIS_URL = os.environ.get("PEGASUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-async def redis_reachable() -> bool:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        return bool(await client.ping())
-    except Exception:
-        return False
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture(params=["in_process", pytest.param("redis", marks=pytest.mark.redis)])
@@ -33,10 +19,7 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "in_process":
         yield InProcessRateLimiter()
         return
-    if not await redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    await require_redis()
     shared = RedisRateLimiter(REDIS_URL, namespace=f"test-{uuid.uuid4().hex}")
     yield shared
     await shared.aclose()
@@ -52,10 +35,7 @@ async def test_the_limit_holds_per_key_and_refusals_say_when_to_retry(
 
 
 async def test_two_limiters_on_one_redis_share_the_window() -> None:
-    if not await redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    await require_redis()
     namespace = f"test-{uuid.uuid4().hex}"
     first = RedisRateLimiter(REDIS_URL, namespace=namespace)
     second = RedisRateLimiter(REDIS_URL, namespace=namespace)

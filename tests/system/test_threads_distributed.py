@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -16,7 +15,7 @@ from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings
 from pegasus_core.jobs import JobStatus
 from pegasus_core.pegasus import Pegasus
-from tests.contracts.test_rate_limiter_contract import REDIS_URL, redis_reachable
+from tests.conftest import REDIS_URL, require_redis
 from tests.helpers import ingest
 from tests.system.cli_runner import pegasus_cmd
 from tests.system.test_worker_crashes import worker_env
@@ -40,10 +39,7 @@ async def wait_done(app: Pegasus, job_ids: list[str], supervisor: subprocess.Pop
 async def test_five_lectures_of_a_course_share_one_thread_in_sequence_and_in_parallel(
     postgres_conninfo: str, tmp_path: Path
 ) -> None:
-    if not await redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    await require_redis()
     from tests.audio_fixtures import make_speech_clip
 
     clip = make_speech_clip(tmp_path / "clip.wav", 2.0, "wav")

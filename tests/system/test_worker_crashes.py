@@ -17,7 +17,7 @@ from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings
 from pegasus_core.jobs import JobStatus
 from pegasus_core.pagination import PageRequest
-from tests.contracts.test_rate_limiter_contract import REDIS_URL, redis_reachable
+from tests.conftest import REDIS_URL, require_redis
 from tests.helpers import ingest
 from tests.system.cli_runner import pegasus_cmd
 
@@ -55,10 +55,7 @@ def children_of(pid: int) -> list[int]:
 async def test_jobs_survive_three_killed_workers_without_overlap_or_loss(
     postgres_conninfo: str, tmp_path: Path
 ) -> None:
-    if not await redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis unreachable at {REDIS_URL} under CI")
-        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    await require_redis()
     from tests.audio_fixtures import make_speech_clip
 
     clip = make_speech_clip(tmp_path / "clip.wav", 2.0, "wav")
