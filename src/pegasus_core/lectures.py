@@ -74,6 +74,15 @@ class CourseRollup(Record, frozen=True, kw_only=True):
     latest_activity_at: datetime | None
 
 
+class LectureProgress(Record, frozen=True, kw_only=True):
+    """A lecture's status, overall status and progress, as derived from its jobs."""
+
+    lecture_id: str
+    status: str
+    overall_status: str
+    progress_percent: int
+
+
 def lecture_prefix(lecture_id: str) -> str:
     """Return the storage prefix under which everything of a lecture lives."""
     return f"lectures/{lecture_id}/"

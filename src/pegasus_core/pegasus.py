@@ -24,7 +24,7 @@ from pegasus_core.use_cases import (
     retention,
     submit,
 )
-from pegasus_core.use_cases.runner import run_job
+from pegasus_core.use_cases.runner import JobRunner
 from pegasus_core.use_cases.sweep import SweepReport, sweep_once
 
 
@@ -33,6 +33,7 @@ class Pegasus:
 
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
+        self._runner = JobRunner(ports)
 
     # Operations
     async def check_readiness(self) -> readiness.Readiness:
@@ -226,7 +227,7 @@ class Pegasus:
 
     async def run_job(self, job_id: str) -> None:
         """Run a dispatched job id (what a queue's consumer calls)."""
-        await run_job(self.ports, job_id)
+        await self._runner.run(job_id)
 
     async def sweep(self) -> SweepReport:
         """Run one sweep pass."""

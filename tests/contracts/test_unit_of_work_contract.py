@@ -9,10 +9,10 @@ import pytest
 
 from pegasus_core.artifacts import ArtifactRecord, ArtifactType
 from pegasus_core.errors import LectureExistsError
-from pegasus_core.jobs import Job, JobStatus, JobType
-from pegasus_core.lectures import AudioRef, Lecture, LectureStatus, SourceType
+from pegasus_core.jobs import Job, JobStatus, JobType, Lease
+from pegasus_core.lectures import AudioRef, Lecture, LectureProgress, LectureStatus, SourceType
 from pegasus_core.pagination import PageRequest
-from pegasus_core.ports.repository import UnitOfWorkFactory
+from pegasus_core.ports.repository import UnitOfWork, UnitOfWorkFactory
 from pegasus_core.threads import Thread, ThreadEvolution
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -164,13 +164,17 @@ async def test_concurrent_submissions_create_exactly_one_job(
         assert (await uow.jobs.list(PageRequest(), lecture_id="l1")).total == 1
 
 
+async def claim_one(uow: UnitOfWork, job_id: str, *, worker: str, now: datetime) -> Lease | None:
+    return (await uow.jobs.claim([job_id], worker=worker, now=now)).get(job_id)
+
+
 async def test_a_claim_is_conditional_and_its_attempt_is_the_lease(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
     async with uow_factory() as uow:
         await uow.jobs.add(job("j1"))
-        lease = await uow.jobs.claim("j1", worker="w1", now=T0)
-        again = await uow.jobs.claim("j1", worker="w2", now=T0)
+        lease = await claim_one(uow, "j1", worker="w1", now=T0)
+        again = await claim_one(uow, "j1", worker="w2", now=T0)
         await uow.commit()
     assert lease is not None and lease.attempt == 1 and lease.job.status is JobStatus.RUNNING
     assert again is None
@@ -191,7 +195,7 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
 ) -> None:
     async with uow_factory() as uow:
         await uow.jobs.add(job("j1", max_attempts=2))
-        lease1 = await uow.jobs.claim("j1", worker="w1", now=T0)
+        lease1 = await claim_one(uow, "j1", worker="w1", now=T0)
         await uow.commit()
     assert lease1 is not None
     async with uow_factory() as uow:
@@ -202,7 +206,7 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
         await uow.commit()
     assert fresh == [] and [j.status for j in taken] == [JobStatus.QUEUED]
     async with uow_factory() as uow:
-        lease2 = await uow.jobs.claim("j1", worker="w2", now=T0 + timedelta(seconds=32))
+        lease2 = await claim_one(uow, "j1", worker="w2", now=T0 + timedelta(seconds=32))
         assert lease2 is not None and lease2.attempt == 2
         assert not await uow.jobs.heartbeat(lease1, now=T0, progress=0.9)
         assert not await uow.jobs.finish(lease1, status=JobStatus.COMPLETED, now=T0)
@@ -218,6 +222,45 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
     ]
 
 
+async def test_claims_completions_and_attempts_go_in_batches_each_fenced(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for name in ("a", "b", "c", "d"):
+            await uow.jobs.add(job(name, lecture_id=f"l-{name}"))
+        assert await claim_one(uow, "d", worker="w0", now=T0) is not None
+        leases = await uow.jobs.claim(["a", "b", "a", "c", "d", "none"], worker="w1", now=T0)
+        await uow.commit()
+    # An id given twice is claimed once; one already running or unknown is left out.
+    assert sorted(leases) == ["a", "b", "c"]
+    assert {lease.attempt for lease in leases.values()} == {1}
+    async with uow_factory() as uow:
+        taken = await uow.jobs.take_back_stale(
+            stale_before=T0 + timedelta(seconds=30), now=T0 + timedelta(seconds=31)
+        )
+        assert sorted(j.id for j in taken) == ["a", "b", "c", "d"]
+        again = await claim_one(uow, "b", worker="w2", now=T0 + timedelta(seconds=32))
+        assert again is not None and again.attempt == 2
+        await uow.commit()
+    async with uow_factory() as uow:
+        # b's first lease is spent (attempt 2 holds it); a's and c's leases were taken back
+        # too, so only the second lease of b can complete.
+        kept = await uow.jobs.complete(
+            [(leases["a"], {"n": 1}), (leases["b"], {"n": 2}), (again, {"n": 3})],
+            now=T0 + timedelta(seconds=40),
+        )
+        await uow.commit()
+        stored = await uow.jobs.get("b")
+        attempts = await uow.jobs.attempts("b")
+    assert kept == {"b"}
+    assert stored is not None and stored.status is JobStatus.COMPLETED
+    assert stored.result == {"n": 3} and stored.progress == 1.0
+    assert [(a.attempt, a.worker, a.outcome) for a in attempts] == [
+        (1, "w1", "lost"),
+        (2, "w2", "completed"),
+    ]
+
+
 async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
@@ -228,7 +271,7 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
         await uow.jobs.add(job("old", lecture_id="c"))
         await uow.jobs.mark_dispatched(job("old", lecture_id="c"), now=T0 - timedelta(minutes=5))
         await uow.jobs.add(job("later", lecture_id="d"))
-        lease = await uow.jobs.claim("later", worker="w", now=T0)
+        lease = await claim_one(uow, "later", worker="w", now=T0)
         assert lease is not None
         await uow.jobs.finish(
             lease,
@@ -245,7 +288,7 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
         later_due = await uow.jobs.due_for_dispatch(
             now=T0 + timedelta(seconds=61), redispatch_before=T0 - timedelta(minutes=2)
         )
-        blocked = await uow.jobs.claim("later", worker="w", now=T0 + timedelta(seconds=1))
+        blocked = await claim_one(uow, "later", worker="w", now=T0 + timedelta(seconds=1))
     assert sorted(j.id for j in now_due) == ["never", "old"]
     assert sorted(j.id for j in later_due) == ["later", "never", "old"]
     assert blocked is None
@@ -256,7 +299,7 @@ async def test_latest_by_stage_picks_the_newest_job_of_each_stage(
 ) -> None:
     async with uow_factory() as uow:
         first = await uow.jobs.add(job("t1", at=T0))
-        lease = await uow.jobs.claim(first.id, worker="w", now=T0)
+        lease = await claim_one(uow, first.id, worker="w", now=T0)
         assert lease is not None
         await uow.jobs.finish(lease, status=JobStatus.FAILED, now=T0, error="bad")
         await uow.jobs.add(job("t2", at=T0 + timedelta(seconds=5)))
@@ -388,6 +431,45 @@ async def test_list_totals_follow_inserts_status_changes_and_deletes(
         await uow.lectures.delete("c")
         await uow.commit()
     assert await totals() == (2, 2, 1, 1, 2, 0)
+
+
+async def test_progress_of_several_lectures_is_stored_at_once_and_counted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory, lecture("a"), lecture("b"), lecture("c"))
+    async with uow_factory() as uow:
+        await uow.lectures.set_progress(
+            [
+                LectureProgress(
+                    lecture_id="a", status="failed", overall_status="failed", progress_percent=30
+                ),
+                LectureProgress(
+                    lecture_id="c",
+                    status="transcribed",
+                    overall_status="in_progress",
+                    progress_percent=33,
+                ),
+                LectureProgress(
+                    lecture_id="gone", status="failed", overall_status="failed", progress_percent=0
+                ),
+            ],
+            now=T0 + timedelta(hours=1),
+        )
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        found = await uow.lectures.get_many(["a", "b", "c", "gone"])
+        failed = await uow.lectures.list(PageRequest(), status=LectureStatus.FAILED)
+        rollup = await uow.lectures.rollup("c1")
+    assert sorted(found) == ["a", "b", "c"]
+    assert [found[i].status for i in "abc"] == [
+        LectureStatus.FAILED,
+        LectureStatus.UPLOADED,
+        LectureStatus.TRANSCRIBED,
+    ]
+    assert found["a"].updated_at == T0 + timedelta(hours=1) and found["b"].updated_at == T0
+    assert failed.total == 1 and [lec.id for lec in failed.items] == ["a"]
+    assert rollup.counts == {"failed": 1, "not_started": 1, "in_progress": 1}
+    assert rollup.percent_sum == 63
 
 
 async def test_the_database_clock_is_timezone_aware_utc(uow_factory: UnitOfWorkFactory) -> None:

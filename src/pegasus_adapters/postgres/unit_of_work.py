@@ -149,10 +149,10 @@ class PostgresUnitOfWork(SqlRepositories):
     async def __aenter__(self) -> Self:
         if self._read_only:
             self._autocommit = _AutocommitSession(self._database)
-            super().__init__(self._autocommit)
+            super().__init__(self._autocommit, writable_ctes=True)
         else:
             self._conn, self._began_at = await self._database.begin()
-            super().__init__(_Session(self._conn))
+            super().__init__(_Session(self._conn), writable_ctes=True)
         return self
 
     async def commit(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from pegasus_adapters.sql.session import (
     SqlSession,
     fetch_one,
     from_json,
+    numbered,
     required_datetime,
     to_datetime,
     to_json,
@@ -47,11 +48,26 @@ def _job(row: Row) -> Job:
     )
 
 
-class SqlJobRepository:
-    """Jobs and attempt records."""
+def _attempt_tuples(leases: Iterable[Lease]) -> tuple[list[str], dict[str, Any]]:
+    """Return `(:jN, CAST(:aN AS INTEGER))` per lease (job id, attempt), and their parameters."""
+    tuples: list[str] = []
+    params: dict[str, Any] = {}
+    for index, lease in enumerate(leases):
+        params |= {f"j{index}": lease.job.id, f"a{index}": lease.attempt}
+        tuples.append(f":j{index}, CAST(:a{index} AS INTEGER)")
+    return tuples, params
 
-    def __init__(self, session: SqlSession) -> None:
+
+class SqlJobRepository:
+    """Jobs and attempt records.
+
+    With writable_ctes (Postgres), a claim records its attempts and a completion closes
+    them in the same statement; SQLite runs a second statement for each.
+    """
+
+    def __init__(self, session: SqlSession, *, writable_ctes: bool = False) -> None:
         self._s = session
+        self._writable_ctes = writable_ctes
 
     async def add(self, job: Job) -> Job:
         # Dedup is the partial unique index: insert-or-nothing, then read the winner. The
@@ -107,13 +123,12 @@ class SqlJobRepository:
         latest: dict[str, dict[JobType, Job]] = {lecture_id: {} for lecture_id in lecture_ids}
         if not lecture_ids:
             return latest
-        names = {f"l{i}": lecture_id for i, lecture_id in enumerate(lecture_ids)}
-        placeholders = ", ".join(f":{name}" for name in names)
+        names, values = numbered("l", lecture_ids)
         # One query: every job of the lectures, newest first; the first seen per stage wins.
         rows = await self._s.fetch(
-            f"SELECT * FROM jobs WHERE lecture_id IN ({placeholders}) "
+            f"SELECT * FROM jobs WHERE lecture_id IN ({', '.join(names)}) "
             "ORDER BY created_at DESC, id DESC",
-            names,
+            values,
         )
         for row in rows:
             stages = latest[row["lecture_id"]]
@@ -144,23 +159,41 @@ class SqlJobRepository:
             {"id": job.id, "attempts": job.attempts, "now": now},
         )
 
-    async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
-        rows = await self._s.fetch(
+    async def claim(
+        self, job_ids: Sequence[str], *, worker: str, now: datetime
+    ) -> dict[str, Lease]:
+        ids = list(dict.fromkeys(job_ids))  # an id given twice is claimed once
+        if not ids:
+            return {}
+        names, values = numbered("j", ids)
+        claim = (
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, heartbeat_at = :now, "
             "started_at = :now, updated_at = :now, retry_at = NULL, error = NULL "
-            "WHERE id = :id AND status = 'queued' AND (retry_at IS NULL OR retry_at <= :now) "
-            "RETURNING *",
-            {"id": job_id, "now": now},
+            f"WHERE id IN ({', '.join(names)}) AND status = 'queued' "
+            "AND (retry_at IS NULL OR retry_at <= :now) RETURNING *"
         )
-        if not rows:
-            return None
-        job = _job(rows[0])
-        await self._s.execute(
-            "INSERT INTO job_attempts (job_id, attempt, worker, started_at) "
-            "VALUES (:id, :attempt, :worker, :now)",
-            {"id": job_id, "attempt": job.attempts, "worker": worker, "now": now},
-        )
-        return Lease(job=job, attempt=job.attempts, worker=worker)
+        params = {**values, "now": now, "worker": worker}
+        if self._writable_ctes:
+            rows = await self._s.fetch(
+                f"WITH claimed AS ({claim}), recorded AS (INSERT INTO job_attempts "
+                "(job_id, attempt, worker, started_at) "
+                "SELECT id, attempts, :worker, :now FROM claimed) SELECT * FROM claimed",
+                params,
+            )
+        else:
+            rows = await self._s.fetch(claim, params)
+        leases = {}
+        for row in rows:
+            job = _job(row)
+            leases[job.id] = Lease(job=job, attempt=job.attempts, worker=worker)
+        if leases and not self._writable_ctes:
+            tuples, records = _attempt_tuples(leases.values())
+            await self._s.execute(
+                "INSERT INTO job_attempts (job_id, attempt, worker, started_at) "
+                f"VALUES {', '.join(f'({t}, :worker, :now)' for t in tuples)}",
+                {**records, "worker": worker, "now": now},
+            )
+        return leases
 
     async def heartbeat(self, lease: Lease, *, now: datetime, progress: float | None) -> bool:
         params: dict[str, Any] = {"id": lease.job.id, "attempt": lease.attempt, "now": now}
@@ -204,11 +237,55 @@ class SqlJobRepository:
         )
         return changed > 0
 
-    async def end_attempt(self, lease: Lease, *, outcome: str, now: datetime) -> None:
+    async def complete(
+        self, results: Sequence[tuple[Lease, Mapping[str, Any]]], *, now: datetime
+    ) -> set[str]:
+        if not results:
+            return set()
+        params: dict[str, Any] = {"now": now}
+        tuples = []
+        for index, (lease, result) in enumerate(results):
+            params |= {
+                f"j{index}": lease.job.id,
+                f"a{index}": lease.attempt,
+                f"r{index}": to_json(result),
+            }
+            tuples.append(f"(:j{index}, CAST(:a{index} AS INTEGER), :r{index})")
+        # One fenced statement for the whole batch: each row matches only while its lease
+        # still holds (running, same attempt).
+        complete = (
+            "UPDATE jobs SET status = 'completed', result = v.column3, error = NULL, "
+            "retry_at = NULL, dispatched_at = NULL, updated_at = :now, finished_at = :now, "
+            f"progress = 1 FROM (VALUES {', '.join(tuples)}) AS v "
+            "WHERE jobs.id = v.column1 AND jobs.status = 'running' "
+            "AND jobs.attempts = v.column2 RETURNING id, attempts"
+        )
+        if self._writable_ctes:
+            rows = await self._s.fetch(
+                f"WITH done AS ({complete}), "
+                "closed AS (UPDATE job_attempts SET ended_at = :now, outcome = 'completed' "
+                "FROM done WHERE job_attempts.job_id = done.id "
+                "AND job_attempts.attempt = done.attempts AND job_attempts.ended_at IS NULL) "
+                "SELECT id FROM done",
+                params,
+            )
+            return {row["id"] for row in rows}
+        rows = await self._s.fetch(complete, params)
+        kept = {row["id"] for row in rows}
+        await self.end_attempts(
+            [lease for lease, _ in results if lease.job.id in kept], outcome="completed", now=now
+        )
+        return kept
+
+    async def end_attempts(self, leases: Sequence[Lease], *, outcome: str, now: datetime) -> None:
+        if not leases:
+            return
+        tuples, params = _attempt_tuples(leases)
         await self._s.execute(
             "UPDATE job_attempts SET ended_at = :now, outcome = :outcome "
-            "WHERE job_id = :id AND attempt = :attempt AND ended_at IS NULL",
-            {"id": lease.job.id, "attempt": lease.attempt, "outcome": outcome, "now": now},
+            "WHERE ended_at IS NULL AND (job_id, attempt) IN "
+            f"(VALUES {', '.join(f'({t})' for t in tuples)})",
+            {**params, "now": now, "outcome": outcome},
         )
 
     async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pegasus_adapters.sql.paging import fetch_page
-from pegasus_adapters.sql.session import Row, SqlSession, fetch_one, required_datetime, to_datetime
+from pegasus_adapters.sql.session import (
+    Row,
+    SqlSession,
+    fetch_one,
+    numbered,
+    required_datetime,
+    to_datetime,
+)
 from pegasus_core.errors import LectureExistsError
 from pegasus_core.lectures import (
     AudioRef,
     Course,
     CourseRollup,
     Lecture,
+    LectureProgress,
     LectureStatus,
     SourceType,
 )
@@ -158,6 +167,15 @@ class SqlLectureRepository:
         row = await fetch_one(self._s, "SELECT * FROM lectures WHERE id = :id", {"id": lecture_id})
         return None if row is None else _lecture(row)
 
+    async def get_many(self, lecture_ids: Sequence[str]) -> dict[str, Lecture]:
+        if not lecture_ids:
+            return {}
+        names, values = numbered("l", lecture_ids)
+        rows = await self._s.fetch(
+            f"SELECT * FROM lectures WHERE id IN ({', '.join(names)})", values
+        )
+        return {row["id"]: _lecture(row) for row in rows}
+
     async def list(
         self,
         page: PageRequest,
@@ -196,6 +214,26 @@ class SqlLectureRepository:
         await self._s.execute(
             f"UPDATE lectures SET {assignments}, updated_at = :now WHERE id = :id",
             {**fields, "now": now, "id": lecture_id},
+        )
+
+    async def set_progress(self, progress: Sequence[LectureProgress], *, now: datetime) -> None:
+        if not progress:
+            return
+        params: dict[str, Any] = {"now": now}
+        tuples = []
+        for index, item in enumerate(progress):
+            params |= {
+                f"l{index}": item.lecture_id,
+                f"s{index}": item.status,
+                f"o{index}": item.overall_status,
+                f"p{index}": item.progress_percent,
+            }
+            tuples.append(f"(:l{index}, :s{index}, :o{index}, CAST(:p{index} AS INTEGER))")
+        await self._s.execute(
+            "UPDATE lectures SET status = v.column2, overall_status = v.column3, "
+            "progress_percent = v.column4, updated_at = :now "
+            f"FROM (VALUES {', '.join(tuples)}) AS v WHERE lectures.id = v.column1",
+            params,
         )
 
     async def rollup(self, course_id: str) -> CourseRollup:

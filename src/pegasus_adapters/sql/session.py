@@ -70,3 +70,9 @@ def where(clauses: Mapping[str, object]) -> tuple[str, dict[str, object]]:
     if not present:
         return "", {}
     return "WHERE " + " AND ".join(f"{name} = :{name}" for name in present), present
+
+
+def numbered(prefix: str, values: Sequence[object]) -> tuple[list[str], dict[str, object]]:
+    """Return placeholders `:p0, :p1, ...` for values, and the parameters they name."""
+    params = {f"{prefix}{index}": value for index, value in enumerate(values)}
+    return [f":{name}" for name in params], params

@@ -13,10 +13,11 @@ from pegasus_adapters.sql.threads import SqlThreadRepository, SqlTombstoneReposi
 class SqlRepositories:
     """Every repository, bound to one session (one transaction)."""
 
-    def __init__(self, session: SqlSession) -> None:
+    def __init__(self, session: SqlSession, *, writable_ctes: bool = False) -> None:
+        """writable_ctes: the backend runs INSERT/UPDATE inside WITH (Postgres, not SQLite)."""
         self.courses = SqlCourseRepository(session)
         self.lectures = SqlLectureRepository(session)
-        self.jobs = SqlJobRepository(session)
+        self.jobs = SqlJobRepository(session, writable_ctes=writable_ctes)
         self.artifacts = SqlArtifactRepository(session)
         self.threads = SqlThreadRepository(session)
         self.tombstones = SqlTombstoneRepository(session)

@@ -15,7 +15,7 @@ from typing import Any, Protocol, Self
 from pegasus_core.artifacts import ArtifactRecord, ArtifactType, ExportRecord, ExportType
 from pegasus_core.idempotency import IdempotencyEntry, StoredResponse
 from pegasus_core.jobs import Job, JobAttempt, JobStatus, JobType, Lease
-from pegasus_core.lectures import Course, CourseRollup, Lecture, LectureStatus
+from pegasus_core.lectures import Course, CourseRollup, Lecture, LectureProgress, LectureStatus
 from pegasus_core.pagination import Page, PageRequest
 from pegasus_core.threads import Thread
 
@@ -59,6 +59,10 @@ class LectureRepository(Protocol):
         """Return the lecture or None."""
         ...
 
+    async def get_many(self, lecture_ids: Sequence[str]) -> dict[str, Lecture]:
+        """Return the lectures that exist among lecture_ids, by id, in one query."""
+        ...
+
     async def list(
         self,
         page: PageRequest,
@@ -76,6 +80,10 @@ class LectureRepository(Protocol):
 
     async def update(self, lecture_id: str, *, now: datetime, **fields: Any) -> None:
         """Set the given fields (status, transcript_path, duration_sec, audio_purged_at)."""
+        ...
+
+    async def set_progress(self, progress: Sequence[LectureProgress], *, now: datetime) -> None:
+        """Store each lecture's status, overall status and progress, in one statement."""
         ...
 
     async def rollup(self, course_id: str) -> CourseRollup:
@@ -132,11 +140,14 @@ class JobRepository(Protocol):
         """
         ...
 
-    async def claim(self, job_id: str, *, worker: str, now: datetime) -> Lease | None:
-        """Move a queued job to running with attempts + 1 and record the attempt.
+    async def claim(
+        self, job_ids: Sequence[str], *, worker: str, now: datetime
+    ) -> dict[str, Lease]:
+        """Move queued jobs to running with attempts + 1 and record each attempt.
 
-        Returns None (claiming nothing) if the job is not queued or its retry time is in the
-        future: a duplicate or late message is dropped.
+        Returns the leases by job id. A job that is not queued, or whose retry time is in the
+        future, is left out (claiming nothing): a duplicate or late message is dropped. An id
+        given twice is claimed once.
         """
         ...
 
@@ -157,8 +168,18 @@ class JobRepository(Protocol):
         """End the attempt: completed, failed, or queued again with retry_at. Fenced."""
         ...
 
-    async def end_attempt(self, lease: Lease, *, outcome: str, now: datetime) -> None:
-        """Close the attempt record (whatever happened to the job row)."""
+    async def complete(
+        self, results: Sequence[tuple[Lease, Mapping[str, Any]]], *, now: datetime
+    ) -> set[str]:
+        """Complete each lease's job with its result (progress 1) and close its attempt.
+
+        Fenced per lease. Returns the ids of the jobs completed; a lease that lost its job
+        changes nothing.
+        """
+        ...
+
+    async def end_attempts(self, leases: Sequence[Lease], *, outcome: str, now: datetime) -> None:
+        """Close the leases' attempt records (whatever happened to the job rows)."""
         ...
 
     async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pegasus_core.context import Ports
 from pegasus_core.errors import LectureNotFoundError, UnavailableError
 from pegasus_core.jobs import Job
-from pegasus_core.lectures import Lecture
+from pegasus_core.lectures import Lecture, LectureProgress
 from pegasus_core.ports.repository import UnitOfWork
 from pegasus_core.progress import lecture_status, snapshot
 
@@ -29,16 +29,24 @@ async def refresh_status(ports: Ports, uow: UnitOfWork, lecture_id: str) -> None
     Runs inside the caller's transaction, with every job transition and progress write, so
     course roll-ups can aggregate lecture rows without reading jobs.
     """
-    latest = await uow.jobs.latest_by_stage([lecture_id])
-    stages = latest[lecture_id]
-    snap = snapshot(stages)
-    await uow.lectures.update(
-        lecture_id,
-        now=ports.clock.now(),
-        status=lecture_status(stages).value,
-        overall_status=snap.overall_status,
-        progress_percent=snap.progress_percent,
-    )
+    await refresh_statuses(ports, uow, [lecture_id])
+
+
+async def refresh_statuses(ports: Ports, uow: UnitOfWork, lecture_ids: Iterable[str]) -> None:
+    """refresh_status for several lectures, in two statements whatever their number."""
+    latest = await uow.jobs.latest_by_stage(list(dict.fromkeys(lecture_ids)))
+    progress = []
+    for lecture_id, stages in latest.items():
+        snap = snapshot(stages)
+        progress.append(
+            LectureProgress(
+                lecture_id=lecture_id,
+                status=lecture_status(stages).value,
+                overall_status=snap.overall_status,
+                progress_percent=snap.progress_percent,
+            )
+        )
+    await uow.lectures.set_progress(progress, now=ports.clock.now())
 
 
 def job_event(job: Job, *, status: str, attempt: int | None = None, **extra: object) -> None:
@@ -60,11 +68,12 @@ def job_event(job: Job, *, status: str, attempt: int | None = None, **extra: obj
 
 
 async def dispatch(ports: Ports, jobs: Iterable[Job], *, urgent: bool = False) -> None:
-    """Hand committed queued jobs to the queue and record when.
+    """Hand committed queued jobs to the queue and record when (in one transaction).
 
     A queue that is down leaves the job queued and undispatched: the sweep dispatches it later,
     so the write that created it still succeeds.
     """
+    dispatched = []
     for job in jobs:
         try:
             await ports.queue.dispatch(job.id, urgent=urgent)
@@ -79,6 +88,11 @@ async def dispatch(ports: Ports, jobs: Iterable[Job], *, urgent: bool = False) -
                 extra={"job_id": job.id, "lecture_id": job.lecture_id},
             )
             continue
-        async with ports.uow() as uow:
-            await uow.jobs.mark_dispatched(job, now=ports.clock.now())
-            await uow.commit()
+        dispatched.append(job)
+    if not dispatched:
+        return
+    async with ports.uow() as uow:
+        now = ports.clock.now()
+        for job in dispatched:
+            await uow.jobs.mark_dispatched(job, now=now)
+        await uow.commit()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pegasus_core.context import Ports
 from pegasus_core.records import Record
-from pegasus_core.use_cases.common import dispatch, job_event, refresh_status
+from pegasus_core.use_cases.common import dispatch, job_event, refresh_statuses
 
 
 class SweepReport(Record, frozen=True, kw_only=True):
@@ -32,8 +32,7 @@ async def sweep_once(ports: Ports) -> SweepReport:
         stale = await uow.jobs.take_back_stale(
             stale_before=now - timedelta(seconds=policy.stale_sec), now=now
         )
-        for job in stale:
-            await refresh_status(ports, uow, job.lecture_id)
+        await refresh_statuses(ports, uow, (job.lecture_id for job in stale))
         due = await uow.jobs.due_for_dispatch(
             now=now, redispatch_before=now - timedelta(seconds=policy.redispatch_sec)
         )
