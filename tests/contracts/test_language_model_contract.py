@@ -98,6 +98,10 @@ def _verbatim(fragment: str) -> bool:
 
 def test_the_engine_is_named(llm: LanguageModel) -> None:
     assert llm.engine.provider and llm.engine.model
+    assert llm.engine_for(None) == llm.engine
+    overridden = llm.engine_for("another-model")
+    # An engine either runs the override or ignores it; it never names a third model.
+    assert overridden.model in ("another-model", llm.engine.model)
 
 
 @pytest.mark.parametrize("preset_id", list(BUILTIN_PRESETS))

@@ -146,7 +146,10 @@ async def test_the_request_body_model_overrides_the_configured_one(
         chat_server.requests.clear()
         await app.submit_generation("lec-1", model="gpt-override")
         assert {r["model"] for r in chat_server.requests} == {"gpt-override"}
-        assert (await generation_job(app)).status is JobStatus.COMPLETED
+        job = await generation_job(app)
+        assert job.status is JobStatus.COMPLETED
+        # The job names the model that ran, not the configured default.
+        assert job.result["engine"] == {"provider": "openai", "model": "gpt-override"}
 
 
 BUDGET = 1500

@@ -31,6 +31,10 @@ class ScriptedLanguageModel:
         """Name the scripted engine."""
         return ENGINE
 
+    def engine_for(self, model: str | None) -> Engine:
+        """Name the engine: it takes no model override."""
+        return ENGINE
+
     async def generate(self, request: GenerationRequest) -> AnyArtifact:
         """Record the call, fail if still scripted to, else return the offline document."""
         self.calls.append(request.artifact_type)

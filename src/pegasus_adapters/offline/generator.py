@@ -79,6 +79,10 @@ class ExtractiveLanguageModel:
         """Name the offline engine."""
         return ENGINE
 
+    def engine_for(self, model: str | None) -> Engine:
+        """Name the engine: it takes no model override."""
+        return ENGINE
+
     async def generate(self, request: GenerationRequest) -> AnyArtifact:
         """Return the artifact body of the requested type (header fields left default)."""
         size = len(request.transcript.text) + sum(len(s.text) for s in request.transcript.segments)

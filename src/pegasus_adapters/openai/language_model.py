@@ -102,6 +102,10 @@ class OpenAILanguageModel:
         """Name the provider and the default model."""
         return Engine(provider="openai", model=self._model)
 
+    def engine_for(self, model: str | None) -> Engine:
+        """Name the provider and the model a request's override selects."""
+        return Engine(provider="openai", model=model or self._model)
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()

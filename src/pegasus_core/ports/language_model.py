@@ -42,6 +42,13 @@ class LanguageModel(Protocol):
         """Name the engine recorded in the job result."""
         ...
 
+    def engine_for(self, model: str | None) -> Engine:
+        """Name the engine a request with this model override runs on.
+
+        An engine that takes no model override (the offline and scripted ones) ignores it.
+        """
+        ...
+
     async def generate(self, request: GenerationRequest) -> AnyArtifact:
         """Return the artifact body (header fields left default; the core fills them).
 

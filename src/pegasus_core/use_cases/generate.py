@@ -99,7 +99,7 @@ async def run_generation(ctx: JobContext) -> Completion:
     return Completion(
         result={
             "artifactTypes": [r.artifact_type.value for r in records],
-            "engine": msgspec.to_builtins(ports.llm.engine),
+            "engine": msgspec.to_builtins(ports.llm.engine_for(model_name)),
             "presetId": lecture.preset_id,
             "coverage": coverage(transcript, (s for b in bodies for s in cited_spans(b))),
             "coverageByArtifact": {
