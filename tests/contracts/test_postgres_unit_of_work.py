@@ -101,17 +101,39 @@ async def test_a_read_only_unit_of_work_holds_no_transaction_open(
     # Reads skip BEGIN and ROLLBACK: each statement is its own autocommit transaction, and
     # a unit of work that reads nothing takes no connection at all.
     async with postgres_uow_factory(read_only=True) as uow:
-        assert uow._autocommit is not None and uow._autocommit.conn is None
+        assert uow._session.conn is None
         assert await uow.courses.get("c1") is None
-        conn = uow._autocommit.conn
+        conn = uow._session.conn
         assert conn is not None
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert (await uow.now()).tzinfo is not None
         await uow.commit()  # nothing to commit, and no error
+
+
+async def test_a_transaction_begins_with_its_first_statement_and_keeps_one_clock(
+    postgres_uow_factory: PostgresDatabase,
+) -> None:
     async with postgres_uow_factory() as uow:
+        assert uow._session.conn is None  # nothing taken, nothing begun yet
         await uow.courses.get("c1")
-        assert uow._conn is not None
-        assert uow._conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        conn = uow._session.conn
+        assert conn is not None
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        began = await uow.now()  # asked after a statement: still the transaction's start
+        await asyncio.sleep(0.01)
+        assert await uow.now() == began and began.tzinfo is not None
+        await uow.courses.ensure("c1", title="Course", now=began)
+        await uow.commit()
+    async with postgres_uow_factory() as uow:
+        first = await uow.now()  # asked first: read with the BEGIN
+        await uow.courses.ensure("c1", title="Course", now=first)
+        assert await uow.now() == first > began
+    async with postgres_uow_factory(read_only=True) as uow:
+        course = await uow.courses.get("c1")
+    assert course is not None and course.created_at == began
+    async with postgres_uow_factory() as uow:
+        await uow.commit()  # a unit of work that ran nothing commits nothing
+        assert uow._session.conn is None
 
 
 async def test_open_pegasus_runs_the_whole_pipeline_on_postgres(

@@ -22,6 +22,7 @@ from pegasus_adapters.sql.unit_of_work import SqlRepositories
 from pegasus_core.errors import UnavailableError
 
 Connection = psycopg.AsyncConnection[Any]
+Pipeline = psycopg.AsyncPipeline
 T = TypeVar("T")
 
 # psycopg's own default: a statement is prepared server-side on its 5th run on a connection.
@@ -76,44 +77,51 @@ def _translated() -> Iterator[None]:
         raise UnavailableError("The database is unavailable.") from exc
 
 
-async def _execute(conn: Connection, sql: str, params: Mapping[str, Any] | None) -> int:
+async def _execute(
+    conn: Connection, pipeline: Pipeline | None, *, sql: str, params: Mapping[str, Any] | None
+) -> int:
     # Always pass a mapping, even empty: psycopg only unescapes `%%` when given params.
     async with conn.cursor() as cursor:
         await cursor.execute(to_pyformat(sql), params or {})
+        if pipeline is not None:
+            await pipeline.sync()  # the row count arrives with the sync
         return cursor.rowcount
 
 
-async def _fetch(conn: Connection, sql: str, params: Mapping[str, Any] | None) -> Sequence[Row]:
+async def _fetch(
+    conn: Connection, pipeline: Pipeline | None, *, sql: str, params: Mapping[str, Any] | None
+) -> Sequence[Row]:
     async with conn.cursor(row_factory=dict_row) as cursor:
         await cursor.execute(to_pyformat(sql), params or {})
+        if pipeline is not None:
+            await pipeline.sync()
         return await cursor.fetchall()
 
 
+Statement = Callable[[Connection, Pipeline | None], Awaitable[T]]
+
+
+async def _begin_then(conn: Connection, statement: Statement[T]) -> T:
+    # BEGIN and the transaction's first statement travel in one round trip.
+    async with conn.pipeline() as pipeline:
+        await conn.execute(b"BEGIN")
+        return await statement(conn, pipeline)
+
+
 class _Session:
-    """The statements of a read-write unit of work, on the connection its BEGIN checked."""
+    """The statements of a unit of work, on a connection taken at the first statement.
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        with _translated():
-            return await _execute(self._conn, sql, params)
-
-    async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
-        with _translated():
-            return await _fetch(self._conn, sql, params)
-
-
-class _AutocommitSession:
-    """The statements of a read-only unit of work, each its own autocommit transaction.
-
-    No connection is taken until the first statement, and that statement doubles as the
-    connection check (see PostgresDatabase.first): a read costs its own round trips only.
+    That first statement doubles as the connection check (see PostgresDatabase.first), so a
+    unit of work costs its own round trips only. In a transaction (read-write), the BEGIN
+    is pipelined with it; otherwise (read-only) each statement is its own autocommit
+    transaction.
     """
 
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, transaction: bool) -> None:
         self._database = database
+        self._transaction = transaction
         self.conn: Connection | None = None
+        self.began_at: datetime | None = None
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
         return await self._run(functools.partial(_execute, sql=sql, params=params))
@@ -121,12 +129,28 @@ class _AutocommitSession:
     async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
         return await self._run(functools.partial(_fetch, sql=sql, params=params))
 
-    async def _run(self, statement: Callable[[Connection], Awaitable[T]]) -> T:
+    async def _run(self, statement: Statement[T]) -> T:
         if self.conn is None:
-            self.conn, result = await self._database.first(statement)
+            transaction = self._transaction
+
+            async def first(conn: Connection) -> T:
+                if transaction:
+                    return await _begin_then(conn, statement)
+                return await statement(conn, None)
+
+            self.conn, result = await self._database.first(first)
             return result
         with _translated():
-            return await statement(self.conn)
+            return await statement(self.conn, None)
+
+    async def transaction_start(self) -> datetime:
+        """Return when the transaction began by the database's clock, beginning it if need be."""
+        if self.conn is None:
+            self.conn, self.began_at = await self._database.begin()
+        elif self.began_at is None:
+            rows = await self.fetch("SELECT now() AS now")  # now(): the transaction's start
+            self.began_at = rows[0]["now"].astimezone(UTC)
+        return self.began_at
 
 
 class PostgresUnitOfWork(SqlRepositories):
@@ -140,50 +164,42 @@ class PostgresUnitOfWork(SqlRepositories):
     """
 
     def __init__(self, database: PostgresDatabase, *, read_only: bool = False) -> None:
-        self._database = database
         self._read_only = read_only
-        self._conn: Connection | None = None
-        self._began_at: datetime | None = None
-        self._autocommit: _AutocommitSession | None = None
+        self._session = _Session(database, transaction=not read_only)
+        self._database = database
 
     async def __aenter__(self) -> Self:
-        if self._read_only:
-            self._autocommit = _AutocommitSession(self._database)
-            super().__init__(self._autocommit, writable_ctes=True)
-        else:
-            self._conn, self._began_at = await self._database.begin()
-            super().__init__(_Session(self._conn), writable_ctes=True)
+        super().__init__(self._session, writable_ctes=True)
         return self
 
     async def commit(self) -> None:
-        if self._read_only:
-            return  # every statement committed on its own
-        assert self._conn is not None
-        if self._conn.info.transaction_status == TransactionStatus.INERROR:
+        conn = self._session.conn
+        if self._read_only or conn is None:
+            return  # every statement committed on its own, or nothing began
+        if conn.info.transaction_status == TransactionStatus.INERROR:
             # Postgres answers COMMIT in a failed transaction with a silent ROLLBACK; a caller
             # that caught a statement's error and went on must not believe its work is saved.
             raise RuntimeError("Cannot commit: a statement of this unit of work failed.")
         with _translated():
-            await self._conn.execute(b"COMMIT")
+            await conn.execute(b"COMMIT")
 
     async def __aexit__(self, *exc_info: object) -> None:
-        conn = self._autocommit.conn if self._autocommit is not None else self._conn
-        if conn is not None:
+        if self._session.conn is not None:
             # release() rolls back an unfinished transaction; shielded so a cancelled task
             # still returns its connection.
-            await asyncio.shield(self._database.release(conn))
+            await asyncio.shield(self._database.release(self._session.conn))
 
     async def now(self) -> datetime:
-        """Return the database's clock: when the transaction began (read with its BEGIN).
+        """Return the database's clock: when the transaction began.
 
         Every caller asks at the start of its unit of work (claims, heartbeats, the sweep),
-        so the transaction's start is the time they mean, at no extra round trip. A read-only
-        unit of work has no transaction: it asks the server.
+        so the transaction's start is the time they mean; asked first, it is read with the
+        BEGIN at no extra round trip. A read-only unit of work has no transaction: it asks
+        the server.
         """
-        if self._began_at is not None:
-            return self._began_at
-        assert self._autocommit is not None
-        rows = await self._autocommit.fetch("SELECT clock_timestamp() AS now")
+        if not self._read_only:
+            return await self._session.transaction_start()
+        rows = await self._session.fetch("SELECT clock_timestamp() AS now")
         value: datetime = rows[0]["now"]
         return value.astimezone(UTC)
 
