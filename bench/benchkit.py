@@ -143,3 +143,36 @@ def watch_rss(pid: int, every_sec: float = 0.05) -> Iterator[RssPeak]:
         result.sampled_peak_mib = peak / 1024
         result.hwm_mib = None if hwm is None else hwm / 1024
         result.after_mib = (status_kib(pid, "VmRSS") or 0) / 1024
+
+
+CLOCK_TICKS = 100  # USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+
+def cpu_ticks(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, int]:
+    """Return CPU ticks used so far: "machine" (all cores, from /proc/stat) and, per name,
+    every process whose command name starts with it (Linux; empty elsewhere).
+
+    Two samples around a measurement tell what it cost the machine and those servers, and
+    how much else was running: figures taken on a busy machine are not comparable.
+    """
+    ticks: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        ticks["machine"] = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = stat.read_text()
+            command = text[text.index("(") + 1 : text.rindex(")")]
+            after = text[text.rindex(")") + 2 :].split()
+            for name in names:
+                if command.startswith(name):
+                    ticks[name] = ticks.get(name, 0) + int(after[11]) + int(after[12])
+    return ticks
+
+
+def cpu_ms_per_item(
+    start: Mapping[str, int], end: Mapping[str, int], items: int
+) -> dict[str, float]:
+    """Return CPU milliseconds per item between two cpu_ticks() samples, per key."""
+    # A server process that started meanwhile counts from zero; one that exited is lost.
+    return {key: (end[key] - start.get(key, 0)) * 1000 / CLOCK_TICKS / items for key in end}
