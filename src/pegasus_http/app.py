@@ -13,7 +13,7 @@ from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
-from pegasus_http.dependencies import provide_page, provide_pegasus
+from pegasus_http.dependencies import provide_page
 from pegasus_http.idempotency import idempotency_middleware
 from pegasus_http.metrics import MetricsController
 from pegasus_http.observe import observe_middleware
@@ -59,7 +59,6 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             ExportController,
         ],
         dependencies={
-            "pegasus": Provide(provide_pegasus, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from pegasus_http.dependencies import Facade
+from pegasus_http.dependencies import AnyRequest, facade
 
 access = logging.getLogger("pegasus.access")
 
@@ -101,8 +101,9 @@ class MetricsController(Controller):
     include_in_schema = True
 
     @get("/", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
-    async def metrics(self, pegasus: Facade) -> Response[bytes]:
+    async def metrics(self, request: AnyRequest) -> Response[bytes]:
         """Return the metrics in Prometheus text format."""
+        pegasus = facade(request)
         counts = await pegasus.job_counts()
         for (job_type, status), count in counts.items():
             JOBS.labels(job_type, status).set(count)
