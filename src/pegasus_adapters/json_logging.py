@@ -62,6 +62,12 @@ def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
         if json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    if json:
+        # The JSON lines never print a record's thread or process: spare every record
+        # looking them up (the access log writes one record per request).
+        logging.logThreads = False
+        logging.logProcesses = False
+        logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
