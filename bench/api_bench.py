@@ -46,7 +46,7 @@ import httpx
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from benchkit import Multipart, RssPeak, free_port, step, verdict, version, watch_rss
@@ -574,6 +574,7 @@ def wrk_version() -> str:
 class Statement:
     query: str  # as psycopg receives it (`%(name)s` parameters)
     params: dict[str, Any]
+    values: bool = False  # issued with fetch_values(): binary tuple rows, not dict rows
 
     def describe(self, width: int = 160) -> str:
         shown = dict(list(self.params.items())[:3])
@@ -590,8 +591,10 @@ class RecordingSession:
         self._conn = conn
         self.statements: list[Statement] = []
 
-    def _record(self, text: str, params: Mapping[str, Any] | None) -> Statement:
-        statement = Statement(to_pyformat(text), dict(params or {}))
+    def _record(
+        self, text: str, params: Mapping[str, Any] | None, *, values: bool = False
+    ) -> Statement:
+        statement = Statement(to_pyformat(text), dict(params or {}), values)
         self.statements.append(statement)
         return statement
 
@@ -604,6 +607,14 @@ class RecordingSession:
     async def fetch(self, text: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
         statement = self._record(text, params)
         async with self._conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(statement.query, statement.params)
+            return await cursor.fetchall()
+
+    async def fetch_values(
+        self, text: str, params: Mapping[str, Any] | None = None
+    ) -> Sequence[tuple[Any, ...]]:
+        statement = self._record(text, params, values=True)
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cursor:
             await cursor.execute(statement.query, statement.params)
             return await cursor.fetchall()
 
@@ -638,11 +649,17 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 
 
 async def _run_statements(conn: psycopg.AsyncConnection[Any], statements: list[Statement]) -> None:
-    # What the adapter's session does per statement: a cursor, dict rows, fetchall.
+    # What the adapter's session does per statement: a cursor, dict rows (fetch) or binary
+    # tuple rows (fetch_values), fetchall.
     for statement in statements:
-        async with conn.cursor(row_factory=dict_row) as cursor:
-            await cursor.execute(statement.query, statement.params)
-            await cursor.fetchall()
+        if statement.values:
+            async with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
+                await cursor.execute(statement.query, statement.params)
+                await cursor.fetchall()
+        else:
+            async with conn.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(statement.query, statement.params)
+                await cursor.fetchall()
 
 
 Request = Callable[[list[Statement]], Awaitable[None]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 
 import msgspec
 
@@ -22,24 +22,36 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {
 class JsonFormatter(logging.Formatter):
     """Format records as JSON: time, level, logger, message, request_id and extras."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Many records share a second (an access line per request): format it once.
+        self._second = -1
+        self._second_text = ""
+
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as one line of JSON."""
         entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+        attributes = vars(record)
+        for key in sorted(attributes.keys() - _STANDARD):  # the extras, in a stable order
+            if not key.startswith("_"):
+                entry[key] = attributes[key]
         if entry.get("request_id") is None:
             entry["request_id"] = REQUEST_ID.get()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return msgspec.json.encode(entry, enc_hook=str).decode()
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
 
 
 def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
@@ -50,6 +62,12 @@ def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
         if json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    if json:
+        # The JSON lines never print a record's thread or process: spare every record
+        # looking them up (the access log writes one record per request).
+        logging.logThreads = False
+        logging.logProcesses = False
+        logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

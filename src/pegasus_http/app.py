@@ -13,11 +13,11 @@ from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
-from pegasus_http.dependencies import provide_page, provide_pegasus
+from pegasus_http.dependencies import provide_page
 from pegasus_http.idempotency import idempotency_middleware
-from pegasus_http.metrics import MetricsController, metrics_middleware
+from pegasus_http.metrics import MetricsController
+from pegasus_http.observe import observe_middleware
 from pegasus_http.problems import EXCEPTION_HANDLERS
-from pegasus_http.request_ids import request_id_middleware
 from pegasus_http.routes_artifacts import ArtifactController, ExportController
 from pegasus_http.routes_courses import CourseController
 from pegasus_http.routes_ingest import IngestController
@@ -59,13 +59,11 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
             ExportController,
         ],
         dependencies={
-            "pegasus": Provide(provide_pegasus, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
-            request_id_middleware,
-            metrics_middleware,
+            observe_middleware,
             security_middleware(policy, rate_limiter),
             idempotency_middleware,
         ],

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.response import Stream
 
-from pegasus_http.dependencies import Facade, PathId, Window
+from pegasus_http.dependencies import AnyRequest, PathId, Window, facade
 from pegasus_http.docs import READ, ExportOperation
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import ArtifactListBody, ArtifactRecordBody, ExportRecordBody
@@ -23,13 +23,14 @@ class ArtifactController(Controller):
     @get("/", summary="List artifacts", responses=READ)
     async def list_artifacts(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         page: Window,
         artifact_type: Optional = None,
         preset_id: Optional = None,
     ) -> ArtifactListBody:
         """Return the current artifacts with their records, download links and exports."""
+        pegasus = facade(request)
         records, documents, exports = await pegasus.list_artifacts(
             lecture_id, page, artifact_type=artifact_type, preset_id=preset_id
         )
@@ -53,11 +54,12 @@ class ArtifactController(Controller):
     @get("/{artifact_type:str}", summary="Get one artifact", responses=READ)
     async def get_artifact(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         artifact_type: PathId,
     ) -> dict[str, Any]:
         """Return one artifact document; 404 for an unknown or missing type."""
+        pegasus = facade(request)
         document = await pegasus.get_artifact(lecture_id, artifact_type)
         result: dict[str, Any] = msgspec.to_builtins(document)
         return result
@@ -78,7 +80,6 @@ class ExportController(Controller):
     async def download(
         self,
         request: Request[Any, Any, Any],
-        pegasus: Facade,
         lecture_id: PathId,
         export_type: PathId,
     ) -> Stream | Response[dict[str, str]]:
@@ -87,6 +88,7 @@ class ExportController(Controller):
         With `Accept: application/json` in S3 mode, answer `{downloadUrl}` instead: a presigned
         URL valid 15 minutes. In local mode the file is streamed whatever Accept says.
         """
+        pegasus = facade(request)
         if "application/json" in request.headers.get("accept", ""):
             url = await pegasus.export_download_url(lecture_id, export_type)
             if url is not None:

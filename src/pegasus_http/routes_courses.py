@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from pegasus_core.lectures import Course
 from pegasus_core.use_cases.deletion import CourseDeletion
-from pegasus_http.dependencies import Facade, PathId, Window
+from pegasus_http.dependencies import AnyRequest, PathId, Window, facade
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import (
@@ -30,26 +30,29 @@ class CourseController(Controller):
     tags = ["courses"]
 
     @get("/", summary="List courses", responses=READ)
-    async def list_courses(self, pegasus: Facade, page: Window) -> CourseList:
+    async def list_courses(self, request: AnyRequest, page: Window) -> CourseList:
         """List courses newest first."""
+        pegasus = facade(request)
         result = await pegasus.list_courses(page)
         return CourseList(courses=list(result.items), pagination=result.pagination)
 
     @get("/{course_id:str}", summary="Get a course", responses=READ)
-    async def get_course(self, pegasus: Facade, course_id: PathId) -> Course:
+    async def get_course(self, request: AnyRequest, course_id: PathId) -> Course:
         """Return a course; 404 `Course not found.`."""
+        pegasus = facade(request)
         return await pegasus.get_course(course_id)
 
     @get("/{course_id:str}/lectures", summary="A course's lectures", responses=READ)
     async def lectures(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         course_id: PathId,
         page: Window,
         status: Optional = None,
         preset_id: Optional = None,
     ) -> LectureList:
         """List the course's lectures (404 if the course does not exist)."""
+        pegasus = facade(request)
         await pegasus.get_course(course_id)
         result = await pegasus.list_lectures(
             page, course_id=course_id, status=status, preset_id=preset_id
@@ -61,11 +64,12 @@ class CourseController(Controller):
     @get("/{course_id:str}/threads", summary="A course's threads", responses=READ)
     async def threads(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         course_id: PathId,
         page: Window,
     ) -> ThreadList:
         """List the concepts followed across the course's lectures."""
+        pegasus = facade(request)
         result = await pegasus.list_threads(course_id, page)
         return ThreadList(
             course_id=course_id, threads=list(result.items), pagination=result.pagination
@@ -74,11 +78,12 @@ class CourseController(Controller):
     @get("/{course_id:str}/progress", summary="Course progress", responses=READ)
     async def progress(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         course_id: PathId,
         include_lectures: FromQuery[bool] = True,
     ) -> CourseProgressBody:
         """Roll the course's lectures up (a fixed number of queries)."""
+        pegasus = facade(request)
         result = await pegasus.course_progress(course_id, include_lectures=include_lectures)
         lectures = None
         if result.lectures is not None:
@@ -105,11 +110,12 @@ class CourseController(Controller):
     @delete("/{course_id:str}", status_code=HTTP_200_OK, summary="Delete a course", responses=WRITE)
     async def delete_course(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         course_id: PathId,
         purge_storage: FromQuery[bool] = True,
     ) -> CourseDeletion:
         """Delete the course and every lecture in it, atomically in the database."""
+        pegasus = facade(request)
         return await pegasus.delete_course(course_id, purge_storage=purge_storage)
 
 

@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from pegasus_core.errors import TooLargeError, ValidationError
 from pegasus_core.lectures import Lecture, SourceType
 from pegasus_core.use_cases.ingest import IngestRequest
-from pegasus_http.dependencies import AnyRequest, Facade, request_id
+from pegasus_http.dependencies import AnyRequest, facade, request_id
 from pegasus_http.docs import INGEST, IngestOperation
 from pegasus_http.multipart_stream import MultipartReader, boundary_of
 from pegasus_http.schemas import Wire
@@ -103,12 +103,13 @@ class IngestController(Controller):
         responses=INGEST,
         operation_class=IngestOperation,
     )
-    async def ingest(self, request: AnyRequest, pegasus: Facade) -> Ingested:
+    async def ingest(self, request: AnyRequest) -> Ingested:
         """Upload audio with its form fields (which must precede the `audio` file part).
 
         The audio is streamed into storage while hashed and checked against the size limit,
         probed from the stored bytes (415 if it is not audio), and recorded with its course.
         """
+        pegasus = facade(request)
         limit = pegasus.ports.limits.max_upload_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_ALLOWANCE:

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from pegasus_core.jobs import Job
-from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.dependencies import AnyRequest, PathId, Window, facade, request_id
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import FailedJobFilters, FailedJobList, JobAccepted
@@ -21,12 +21,13 @@ class JobController(Controller):
     @get("/failed", summary="Failed jobs (dead letters)", responses=READ)
     async def failed(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         page: Window,
         lecture_id: Optional = None,
         job_type: Optional = None,
     ) -> FailedJobList:
         """List failed jobs, newest first."""
+        pegasus = facade(request)
         result = await pegasus.list_failed_jobs(page, lecture_id=lecture_id, job_type=job_type)
         return FailedJobList(
             filters=FailedJobFilters(lecture_id=lecture_id, job_type=job_type),
@@ -35,8 +36,9 @@ class JobController(Controller):
         )
 
     @get("/{job_id:str}", summary="Get a job", responses=READ)
-    async def get_job(self, pegasus: Facade, job_id: PathId) -> Job:
+    async def get_job(self, request: AnyRequest, job_id: PathId) -> Job:
         """Return a job; 404 `Job not found.`."""
+        pegasus = facade(request)
         return await pegasus.get_job(job_id)
 
     @post(
@@ -48,9 +50,9 @@ class JobController(Controller):
     async def replay(
         self,
         request: AnyRequest,
-        pegasus: Facade,
         job_id: PathId,
     ) -> JobAccepted:
         """Queue a failed job again with its parameters (409 unless it failed)."""
+        pegasus = facade(request)
         submitted = await pegasus.replay_job(job_id, request_id=request_id(request))
         return JobAccepted.of(submitted, replayed_from_job_id=job_id)

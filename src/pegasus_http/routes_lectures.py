@@ -12,7 +12,7 @@ from pegasus_core.lectures import Lecture
 from pegasus_core.use_cases.deletion import LectureDeletion
 from pegasus_core.use_cases.reports import IntegrityReport
 from pegasus_http.bodies import optional_body
-from pegasus_http.dependencies import AnyRequest, Facade, PathId, Window, request_id
+from pegasus_http.dependencies import AnyRequest, PathId, Window, facade, request_id
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.schemas import (
     GenerateBody,
@@ -38,32 +38,35 @@ class LectureController(Controller):
     @get("/", summary="List lectures", responses=READ)
     async def list_lectures(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         page: Window,
         course_id: Optional = None,
         status: Optional = None,
         preset_id: Optional = None,
     ) -> LectureList:
         """List lectures newest first; an unknown course gives an empty page."""
+        pegasus = facade(request)
         result = await pegasus.list_lectures(
             page, course_id=course_id, status=status, preset_id=preset_id
         )
         return LectureList(lectures=list(result.items), pagination=result.pagination)
 
     @get("/{lecture_id:str}", summary="Get a lecture", responses=READ)
-    async def get_lecture(self, pegasus: Facade, lecture_id: PathId) -> Lecture:
+    async def get_lecture(self, request: AnyRequest, lecture_id: PathId) -> Lecture:
         """Return a lecture; 404 `Lecture not found.`."""
+        pegasus = facade(request)
         return await pegasus.get_lecture(lecture_id)
 
     @get("/{lecture_id:str}/transcript", summary="Get the transcript", responses=READ)
     async def transcript(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         include_text: FromQuery[bool] = True,
         segment_limit: Annotated[int | None, QueryParameter(ge=0, required=False)] = None,
     ) -> TranscriptBody:
         """Return the transcript; 404 `Transcript not found for lecture.` before transcription."""
+        pegasus = facade(request)
         lecture = await pegasus.get_lecture(lecture_id)
         transcript = await pegasus.get_transcript(lecture_id)
         segments = transcript.segments
@@ -82,14 +85,16 @@ class LectureController(Controller):
         )
 
     @get("/{lecture_id:str}/progress", summary="Stage progress", responses=READ)
-    async def progress(self, pegasus: Facade, lecture_id: PathId) -> LectureProgressBody:
+    async def progress(self, request: AnyRequest, lecture_id: PathId) -> LectureProgressBody:
         """Return each stage's state and the overall progress."""
+        pegasus = facade(request)
         result = await pegasus.lecture_progress(lecture_id)
         return LectureProgressBody.of(result.lecture, result.snapshot)
 
     @get("/{lecture_id:str}/summary", summary="Lecture dashboard", responses=READ)
-    async def summary(self, pegasus: Facade, lecture_id: PathId) -> LectureSummaryBody:
+    async def summary(self, request: AnyRequest, lecture_id: PathId) -> LectureSummaryBody:
         """Return the lecture with its artifact and export counts and stage snapshot."""
+        pegasus = facade(request)
         result = await pegasus.lecture_progress(lecture_id)
         records, exports = await pegasus.artifact_inventory(lecture_id)
         snap = result.snapshot
@@ -110,22 +115,24 @@ class LectureController(Controller):
     @get("/{lecture_id:str}/integrity", summary="Check stored files", responses=READ)
     async def integrity(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         verify: Annotated[str | None, QueryParameter(required=False, pattern="^checksum$")] = None,
     ) -> IntegrityReport:
         """Check the audio, transcript, artifacts and exports against storage."""
+        pegasus = facade(request)
         return await pegasus.check_integrity(lecture_id, verify_checksum=verify == "checksum")
 
     @get("/{lecture_id:str}/jobs", summary="A lecture's jobs", responses=READ)
     async def jobs(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         page: Window,
         status: Optional = None,
     ) -> JobList:
         """List the lecture's jobs, newest first."""
+        pegasus = facade(request)
         result = await pegasus.list_jobs(page, lecture_id=lecture_id, status=status)
         return JobList(lecture_id=lecture_id, jobs=list(result.items), pagination=result.pagination)
 
@@ -138,10 +145,10 @@ class LectureController(Controller):
     async def transcribe(
         self,
         request: AnyRequest,
-        pegasus: Facade,
         lecture_id: PathId,
     ) -> JobAccepted:
         """Queue transcription; an active transcription job is returned (deduplicated)."""
+        pegasus = facade(request)
         body = await optional_body(request, TranscribeBody)
         submitted = await pegasus.submit_transcription(
             lecture_id,
@@ -161,10 +168,10 @@ class LectureController(Controller):
     async def generate(
         self,
         request: AnyRequest,
-        pegasus: Facade,
         lecture_id: PathId,
     ) -> JobAccepted:
         """Queue generation of the study artifacts (409 before a transcript exists)."""
+        pegasus = facade(request)
         body = await optional_body(request, GenerateBody)
         submitted = await pegasus.submit_generation(
             lecture_id,
@@ -185,10 +192,10 @@ class LectureController(Controller):
     async def export(
         self,
         request: AnyRequest,
-        pegasus: Facade,
         lecture_id: PathId,
     ) -> JobAccepted:
         """Queue rendering of every export type (409 before generation completes)."""
+        pegasus = facade(request)
         submitted = await pegasus.submit_export(lecture_id, request_id=request_id(request))
         return JobAccepted.of(submitted)
 
@@ -197,9 +204,10 @@ class LectureController(Controller):
     )
     async def delete_lecture(
         self,
-        pegasus: Facade,
+        request: AnyRequest,
         lecture_id: PathId,
         purge_storage: FromQuery[bool] = True,
     ) -> LectureDeletion:
         """Delete the lecture, its jobs, artifacts and exports (and its files)."""
+        pegasus = facade(request)
         return await pegasus.delete_lecture(lecture_id, purge_storage=purge_storage)

@@ -8,7 +8,7 @@ from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 
 from pegasus_core.presets import Preset
-from pegasus_http.dependencies import Facade, PathId
+from pegasus_http.dependencies import AnyRequest, PathId, facade
 from pegasus_http.docs import READ
 from pegasus_http.schemas import Health, PresetList, ReadinessBody
 
@@ -32,13 +32,15 @@ class PresetController(Controller):
     tags = ["presets"]
 
     @get("/", summary="List presets", responses=READ)
-    async def list_presets(self, pegasus: Facade) -> PresetList:
+    async def list_presets(self, request: AnyRequest) -> PresetList:
         """Return the built-in study presets."""
+        pegasus = facade(request)
         return PresetList(presets=pegasus.list_presets())
 
     @get("/{preset_id:str}", summary="Get a preset", responses=READ)
-    async def get_preset(self, pegasus: Facade, preset_id: PathId) -> Preset:
+    async def get_preset(self, request: AnyRequest, preset_id: PathId) -> Preset:
         """Return one preset; 404 `Preset not found.`."""
+        pegasus = facade(request)
         return pegasus.get_preset(preset_id)
 
 
@@ -53,8 +55,9 @@ class ReadinessController(Controller):
         summary="Readiness",
         responses={503: ResponseSpec(ReadinessBody, description="A check failed")},
     )
-    async def ready(self, pegasus: Facade) -> Response[ReadinessBody]:
+    async def ready(self, request: AnyRequest) -> Response[ReadinessBody]:
         """Check database, queue and storage; 503 with the same body when any check fails."""
+        pegasus = facade(request)
         result = await pegasus.check_readiness()
         body = ReadinessBody(status=result.status, time=datetime.now(UTC), checks=result.checks)
         return Response(body, status_code=200 if result.status == "ok" else 503)

@@ -88,11 +88,12 @@ def security_middleware(policy: SecurityPolicy, limiter: RateLimiter) -> type:
             if scope["type"] != ScopeType.HTTP:
                 await self.app(scope, receive, send)
                 return
-            method = scope["method"]
-            writing = method not in _READ_METHODS
-            key = client_key(scope, trusted)
-            scope.setdefault("state", {})["client_key"] = key
+            writing = scope["method"] not in _READ_METHODS
             if writing:
+                # Only writes need the client's address (the rate limit and idempotency key
+                # scopes); parsing it costs more than the rest of a read's checks.
+                key = client_key(scope, trusted)
+                scope.setdefault("state", {})["client_key"] = key
                 decision = await limiter.hit(
                     f"write:{key}", limit=policy.write_limit, window_sec=policy.write_window_sec
                 )
@@ -104,11 +105,12 @@ def security_middleware(policy: SecurityPolicy, limiter: RateLimiter) -> type:
                         headers={"Retry-After": str(decision.retry_after_sec)},
                     )
                     return
-            required = (
-                policy.write_token
-                if writing
-                else (None if is_public(scope["path"]) else policy.read_token)
-            )
+            if writing:
+                required = policy.write_token
+            elif policy.read_token is None or is_public(scope["path"]):
+                required = None
+            else:
+                required = policy.read_token
             if required is not None:
                 token = _bearer(scope)
                 if token is None:
@@ -125,7 +127,7 @@ def security_middleware(policy: SecurityPolicy, limiter: RateLimiter) -> type:
                 if not allowed:
                     await send_problem(send, 403, "Invalid API token.")
                     return
-                scope["state"]["credential"] = "token:" + _digest(token)
+                scope.setdefault("state", {})["credential"] = "token:" + _digest(token)
             await self.app(scope, receive, send)
 
     return SecurityMiddleware

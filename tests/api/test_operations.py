@@ -1,12 +1,16 @@
-"""Readiness, metrics and the OpenAPI document."""
+"""Readiness, metrics, access logs and the OpenAPI document."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.json_logging import JsonFormatter
 from pegasus_core.errors import UnavailableError
 from pegasus_http.app import create_app
 from tests.conftest import memory_settings
@@ -64,6 +68,24 @@ async def test_metrics_count_requests_by_route_template_and_jobs_by_status(
     assert "some-id" not in text
     assert "pegasus_http_request_duration_seconds_bucket" in text
     assert "pegasus_queue_depth" in text
+
+
+async def test_every_request_logs_one_json_access_line_with_its_request_id(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pegasus.access")
+    found = await client.get("/health", headers={"x-request-id": "probe-1"})
+    missing = await client.get("/lectures/nope")
+    lines = [
+        json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "pegasus.access"
+    ]
+    assert [(line["request_id"], line["route"], line["status"]) for line in lines] == [
+        ("probe-1", "/health", 200),
+        (missing.headers["x-request-id"], "/lectures/{lecture_id}", 404),
+    ]
+    assert found.headers["x-request-id"] == "probe-1"
+    assert all(line["method"] == "GET" and line["duration_ms"] >= 0 for line in lines)
+    assert lines[1]["message"] == "GET /lectures/{lecture_id} 404"
 
 
 async def test_openapi_documents_every_route(client: Client) -> None:

@@ -13,11 +13,11 @@ from typing import Any, Self, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from pegasus_adapters.postgres.migrate import apply_migrations
-from pegasus_adapters.sql.session import Row
+from pegasus_adapters.sql.session import Row, Values
 from pegasus_adapters.sql.unit_of_work import SqlRepositories
 from pegasus_core.errors import UnavailableError
 
@@ -98,6 +98,18 @@ async def _fetch(
         return await cursor.fetchall()
 
 
+async def _fetch_values(
+    conn: Connection, pipeline: Pipeline | None, *, sql: str, params: Mapping[str, Any] | None
+) -> Sequence[Values]:
+    # Plain tuples are psycopg's native rows: built in C, with no Python call per row.
+    # Binary results spare parsing timestamps and numbers from text.
+    async with conn.cursor(row_factory=tuple_row, binary=True) as cursor:
+        await cursor.execute(to_pyformat(sql), params or {})
+        if pipeline is not None:
+            await pipeline.sync()
+        return await cursor.fetchall()
+
+
 Statement = Callable[[Connection, Pipeline | None], Awaitable[T]]
 
 
@@ -128,6 +140,11 @@ class _Session:
 
     async def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Row]:
         return await self._run(functools.partial(_fetch, sql=sql, params=params))
+
+    async def fetch_values(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Values]:
+        return await self._run(functools.partial(_fetch_values, sql=sql, params=params))
 
     async def _run(self, statement: Statement[T]) -> T:
         if self.conn is None:

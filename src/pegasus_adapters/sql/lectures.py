@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pegasus_adapters.sql.paging import fetch_page
+from pegasus_adapters.sql.paging import fetch_page_values
 from pegasus_adapters.sql.session import (
-    Row,
     SqlSession,
-    fetch_one,
+    Values,
     numbered,
     required_datetime,
     to_datetime,
@@ -35,13 +34,14 @@ _COURSE_COLUMNS = (
 )
 
 
-def _course(row: Row) -> Course:
+def _course(row: Values) -> Course:
+    course_id, title, created_at, updated_at, lecture_count = row
     return Course(
-        id=row["id"],
-        title=row["title"],
-        created_at=required_datetime(row["created_at"]),
-        updated_at=required_datetime(row["updated_at"]),
-        lecture_count=int(row["lecture_count"]),
+        id=course_id,
+        title=title,
+        created_at=required_datetime(created_at),
+        updated_at=required_datetime(updated_at),
+        lecture_count=int(lecture_count),
     )
 
 
@@ -52,10 +52,10 @@ class SqlCourseRepository:
         self._s = session
 
     async def get(self, course_id: str) -> Course | None:
-        row = await fetch_one(
-            self._s, f"SELECT {_COURSE_COLUMNS} FROM courses t WHERE t.id = :id", {"id": course_id}
+        rows = await self._s.fetch_values(
+            f"SELECT {_COURSE_COLUMNS} FROM courses t WHERE t.id = :id", {"id": course_id}
         )
-        return None if row is None else _course(row)
+        return _course(rows[0]) if rows else None
 
     async def lock(self, course_id: str) -> None:
         # A no-op update: a row lock on Postgres (FOR UPDATE is not SQLite), and SQLite writers
@@ -75,7 +75,7 @@ class SqlCourseRepository:
         return course
 
     async def list(self, page: PageRequest) -> Page[Course]:
-        return await fetch_page(
+        return await fetch_page_values(
             self._s,
             select=_COURSE_COLUMNS,
             table="courses",
@@ -88,7 +88,16 @@ class SqlCourseRepository:
         return await self._s.execute("DELETE FROM courses WHERE id = :id", {"id": course_id}) > 0
 
 
-_LECTURE_COLUMNS = "t.*"
+# Named, in the order _lecture() unpacks them: rows are read by position.
+_LECTURE_COLUMNS = (
+    "t.id, t.course_id, t.preset_id, t.title, t.status, t.duration_sec, t.source_type, "
+    "t.audio_path, t.audio_original_filename, t.audio_content_type, t.audio_size_bytes, "
+    "t.audio_sha256, t.audio_purged_at, t.transcript_path, t.transcript_created_at, "
+    "t.transcript_purged_at, t.created_at, t.updated_at"
+)
+# Dict lookups: calling the enum class costs several times more, row after row.
+_STATUSES = {member.value: member for member in LectureStatus}
+_SOURCES = {member.value: member for member in SourceType}
 _UPDATABLE = frozenset(
     {
         "status",
@@ -103,28 +112,48 @@ _UPDATABLE = frozenset(
 )
 
 
-def _lecture(row: Row) -> Lecture:
+def _lecture(row: Values) -> Lecture:
+    (
+        lecture_id,
+        course_id,
+        preset_id,
+        title,
+        status,
+        duration_sec,
+        source_type,
+        audio_path,
+        original_filename,
+        content_type,
+        size_bytes,
+        sha256,
+        audio_purged_at,
+        transcript_path,
+        transcript_created_at,
+        transcript_purged_at,
+        created_at,
+        updated_at,
+    ) = row
     return Lecture(
-        id=row["id"],
-        course_id=row["course_id"],
-        preset_id=row["preset_id"],
-        title=row["title"],
-        status=LectureStatus(row["status"]),
-        duration_sec=row["duration_sec"],
-        source_type=SourceType(row["source_type"]),
+        id=lecture_id,
+        course_id=course_id,
+        preset_id=preset_id,
+        title=title,
+        status=_STATUSES[status],
+        duration_sec=duration_sec,
+        source_type=_SOURCES[source_type],
         audio=AudioRef(
-            path=row["audio_path"],
-            original_filename=row["audio_original_filename"],
-            content_type=row["audio_content_type"],
-            size_bytes=row["audio_size_bytes"],
-            sha256=row["audio_sha256"],
-            purged_at=to_datetime(row["audio_purged_at"]),
+            path=audio_path,
+            original_filename=original_filename,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            sha256=sha256,
+            purged_at=to_datetime(audio_purged_at),
         ),
-        transcript_path=row["transcript_path"],
-        transcript_created_at=to_datetime(row["transcript_created_at"]),
-        transcript_purged_at=to_datetime(row["transcript_purged_at"]),
-        created_at=required_datetime(row["created_at"]),
-        updated_at=required_datetime(row["updated_at"]),
+        transcript_path=transcript_path,
+        transcript_created_at=to_datetime(transcript_created_at),
+        transcript_purged_at=to_datetime(transcript_purged_at),
+        created_at=required_datetime(created_at),
+        updated_at=required_datetime(updated_at),
     )
 
 
@@ -164,17 +193,20 @@ class SqlLectureRepository:
             raise LectureExistsError(lecture.id)
 
     async def get(self, lecture_id: str) -> Lecture | None:
-        row = await fetch_one(self._s, "SELECT * FROM lectures WHERE id = :id", {"id": lecture_id})
-        return None if row is None else _lecture(row)
+        rows = await self._s.fetch_values(
+            f"SELECT {_LECTURE_COLUMNS} FROM lectures t WHERE t.id = :id", {"id": lecture_id}
+        )
+        return _lecture(rows[0]) if rows else None
 
     async def get_many(self, lecture_ids: Sequence[str]) -> dict[str, Lecture]:
         if not lecture_ids:
             return {}
         names, values = numbered("l", lecture_ids)
-        rows = await self._s.fetch(
-            f"SELECT * FROM lectures WHERE id IN ({', '.join(names)})", values
+        rows = await self._s.fetch_values(
+            f"SELECT {_LECTURE_COLUMNS} FROM lectures t WHERE t.id IN ({', '.join(names)})",
+            values,
         )
-        return {row["id"]: _lecture(row) for row in rows}
+        return {lecture.id: lecture for lecture in map(_lecture, rows)}
 
     async def list(
         self,
@@ -189,7 +221,7 @@ class SqlLectureRepository:
             "status": status.value if status else None,
             "preset_id": preset_id,
         }
-        return await fetch_page(
+        return await fetch_page_values(
             self._s,
             select=_LECTURE_COLUMNS,
             table="lectures",
@@ -200,8 +232,9 @@ class SqlLectureRepository:
         )
 
     async def in_course(self, course_id: str) -> builtins.list[Lecture]:
-        rows = await self._s.fetch(
-            "SELECT * FROM lectures WHERE course_id = :c ORDER BY created_at DESC, id DESC",
+        rows = await self._s.fetch_values(
+            f"SELECT {_LECTURE_COLUMNS} FROM lectures t WHERE t.course_id = :c "
+            "ORDER BY t.created_at DESC, t.id DESC",
             {"c": course_id},
         )
         return [_lecture(row) for row in rows]

@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import aiosqlite
 
-from pegasus_adapters.sql.session import Row
+from pegasus_adapters.sql.session import Row, Values
 from pegasus_adapters.sql.unit_of_work import SqlRepositories
 from pegasus_adapters.sqlite.migrate import apply_migrations
 from pegasus_adapters.system import SystemClock
@@ -45,6 +45,13 @@ class _Session:
             rows = await cursor.fetchall()
             names = [column[0] for column in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    async def fetch_values(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Values]:
+        bound = {name: _bind(value) for name, value in (params or {}).items()}
+        async with self._conn.execute(sql, bound) as cursor:
+            return await cursor.fetchall()  # type: ignore[return-value]  # sqlite3 rows are tuples
 
 
 class SqliteUnitOfWork(SqlRepositories):
