@@ -37,19 +37,26 @@ class GroupCommit(Generic[T, R]):
         self._run_batch = run_batch
         self._max_batch = max_batch
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._drainers: set[asyncio.Task[None]] = set()  # at most one: a batch at a time
+        # The task running batches, while it runs: one batch at a time. Cleared by the task
+        # itself, in the same step as its last look at _waiting: a done callback would run a
+        # step later, after a woken caller may have queued an item that nobody would run.
+        self._drainer: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
         """Queue item for the next batch and return its outcome (or raise its exception)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if not self._drainers:
-            drainer = asyncio.ensure_future(self._drain())
-            self._drainers.add(drainer)
-            drainer.add_done_callback(self._drainers.discard)
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain())
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_waiting()
+        finally:
+            self._drainer = None
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]

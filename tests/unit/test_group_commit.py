@@ -86,3 +86,18 @@ async def test_a_cancelled_caller_does_not_stop_the_batch_it_shares() -> None:
     assert recorder.batches == [[0], [2, 4]]  # the cancelled item still went with its batch
     with pytest.raises(asyncio.CancelledError):
         await second
+
+
+async def test_a_caller_that_submits_again_as_soon_as_answered_is_not_stranded() -> None:
+    # The answered caller wakes before the finished batch's task is cleaned up: its next
+    # item must still start a batch, not wait for a drainer that has already stopped.
+    async def echo(items: Sequence[int]) -> list[int | BaseException]:
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(echo)
+
+    async def caller(start: int) -> list[int]:
+        return [await group.submit(i) for i in range(start, start + 20)]
+
+    results = await asyncio.wait_for(asyncio.gather(caller(0), caller(100)), timeout=5)
+    assert results == [list(range(20)), list(range(100, 120))]
