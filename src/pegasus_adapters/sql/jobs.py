@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pegasus_adapters.sql.paging import fetch_page
+from pegasus_adapters.sql.paging import fetch_page_values
 from pegasus_adapters.sql.session import (
-    Row,
     SqlSession,
+    Values,
     fetch_one,
     from_json,
     numbered,
@@ -24,27 +24,78 @@ from pegasus_core.pagination import Page, PageRequest
 _FENCE = "id = :id AND status = 'running' AND attempts = :attempt"
 
 
-def _job(row: Row) -> Job:
+_JOB_FIELDS = (
+    "id",
+    "lecture_id",
+    "job_type",
+    "status",
+    "attempts",
+    "max_attempts",
+    "params",
+    "progress",
+    "result",
+    "error",
+    "request_id",
+    "replayed_from_job_id",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "dispatched_at",
+    "heartbeat_at",
+    "retry_at",
+)
+# The select list _job reads, in its order: unqualified names for RETURNING and a CTE,
+# and under the alias `t` for the paging helpers.
+_JOB_COLUMNS = ", ".join(_JOB_FIELDS)
+_T_JOB_COLUMNS = ", ".join(f"t.{name}" for name in _JOB_FIELDS)
+_JOB_TYPES = {job_type.value: job_type for job_type in JobType}
+_JOB_STATUSES = {status.value: status for status in JobStatus}
+
+
+def _job(row: Values) -> Job:
+    """Read a row selected as _JOB_COLUMNS (tuples are built in C; no mapping per row)."""
+    (
+        job_id,
+        lecture_id,
+        job_type,
+        status,
+        attempts,
+        max_attempts,
+        params,
+        progress,
+        result,
+        error,
+        request_id,
+        replayed_from_job_id,
+        created_at,
+        updated_at,
+        started_at,
+        finished_at,
+        dispatched_at,
+        heartbeat_at,
+        retry_at,
+    ) = row
     return Job(
-        id=row["id"],
-        lecture_id=row["lecture_id"],
-        job_type=JobType(row["job_type"]),
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        params=from_json(row["params"]),
-        progress=row["progress"],
-        result=from_json(row["result"]),
-        error=row["error"],
-        request_id=row["request_id"],
-        replayed_from_job_id=row["replayed_from_job_id"],
-        created_at=required_datetime(row["created_at"]),
-        updated_at=required_datetime(row["updated_at"]),
-        started_at=to_datetime(row["started_at"]),
-        finished_at=to_datetime(row["finished_at"]),
-        dispatched_at=to_datetime(row["dispatched_at"]),
-        heartbeat_at=to_datetime(row["heartbeat_at"]),
-        retry_at=to_datetime(row["retry_at"]),
+        id=job_id,
+        lecture_id=lecture_id,
+        job_type=_JOB_TYPES[job_type],
+        status=_JOB_STATUSES[status],
+        attempts=attempts,
+        max_attempts=max_attempts,
+        params=from_json(params),
+        progress=progress,
+        result=from_json(result),
+        error=error,
+        request_id=request_id,
+        replayed_from_job_id=replayed_from_job_id,
+        created_at=required_datetime(created_at),
+        updated_at=required_datetime(updated_at),
+        started_at=to_datetime(started_at),
+        finished_at=to_datetime(finished_at),
+        dispatched_at=to_datetime(dispatched_at),
+        heartbeat_at=to_datetime(heartbeat_at),
+        retry_at=to_datetime(retry_at),
     )
 
 
@@ -97,27 +148,26 @@ class SqlJobRepository:
             if active is not None:
                 return active
 
+    async def _one(self, sql: str, params: Mapping[str, Any]) -> Job | None:
+        rows = await self._s.fetch_values(sql, params)
+        return _job(rows[0]) if rows else None
+
     async def get(self, job_id: str) -> Job | None:
-        row = await fetch_one(self._s, "SELECT * FROM jobs WHERE id = :id", {"id": job_id})
-        return None if row is None else _job(row)
+        return await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = :id", {"id": job_id})
 
     async def find_active(self, lecture_id: str, job_type: JobType) -> Job | None:
-        row = await fetch_one(
-            self._s,
-            "SELECT * FROM jobs WHERE lecture_id = :l AND job_type = :t "
+        return await self._one(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE lecture_id = :l AND job_type = :t "
             "AND status IN ('queued', 'running')",
             {"l": lecture_id, "t": job_type.value},
         )
-        return None if row is None else _job(row)
 
     async def find_replacement(self, job_id: str) -> Job | None:
-        row = await fetch_one(
-            self._s,
-            "SELECT * FROM jobs WHERE replayed_from_job_id = :id "
+        return await self._one(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE replayed_from_job_id = :id "
             "ORDER BY created_at DESC, id DESC LIMIT 1",
             {"id": job_id},
         )
-        return None if row is None else _job(row)
 
     async def latest_by_stage(self, lecture_ids: Sequence[str]) -> dict[str, dict[JobType, Job]]:
         latest: dict[str, dict[JobType, Job]] = {lecture_id: {} for lecture_id in lecture_ids}
@@ -125,14 +175,13 @@ class SqlJobRepository:
             return latest
         names, values = numbered("l", lecture_ids)
         # One query: every job of the lectures, newest first; the first seen per stage wins.
-        rows = await self._s.fetch(
-            f"SELECT * FROM jobs WHERE lecture_id IN ({', '.join(names)}) "
+        rows = await self._s.fetch_values(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE lecture_id IN ({', '.join(names)}) "
             "ORDER BY created_at DESC, id DESC",
             values,
         )
-        for row in rows:
-            stages = latest[row["lecture_id"]]
-            stages.setdefault(JobType(row["job_type"]), _job(row))
+        for job in map(_job, rows):
+            latest[job.lecture_id].setdefault(job.job_type, job)
         return latest
 
     async def list(
@@ -148,8 +197,8 @@ class SqlJobRepository:
             "status": status.value if status else None,
             "job_type": job_type.value if job_type else None,
         }
-        return await fetch_page(
-            self._s, select="t.*", table="jobs", filters=filters, page=page, to_record=_job
+        return await fetch_page_values(
+            self._s, select=_T_JOB_COLUMNS, table="jobs", filters=filters, page=page, to_record=_job
         )
 
     async def mark_dispatched(self, job: Job, *, now: datetime) -> None:
@@ -170,18 +219,19 @@ class SqlJobRepository:
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, heartbeat_at = :now, "
             "started_at = :now, updated_at = :now, retry_at = NULL, error = NULL "
             f"WHERE id IN ({', '.join(names)}) AND status = 'queued' "
-            "AND (retry_at IS NULL OR retry_at <= :now) RETURNING *"
+            f"AND (retry_at IS NULL OR retry_at <= :now) RETURNING {_JOB_COLUMNS}"
         )
         params = {**values, "now": now, "worker": worker}
         if self._writable_ctes:
-            rows = await self._s.fetch(
+            rows = await self._s.fetch_values(
                 f"WITH claimed AS ({claim}), recorded AS (INSERT INTO job_attempts "
                 "(job_id, attempt, worker, started_at) "
-                "SELECT id, attempts, :worker, :now FROM claimed) SELECT * FROM claimed",
+                f"SELECT id, attempts, :worker, :now FROM claimed) SELECT {_JOB_COLUMNS} "
+                "FROM claimed",
                 params,
             )
         else:
-            rows = await self._s.fetch(claim, params)
+            rows = await self._s.fetch_values(claim, params)
         leases = {}
         for row in rows:
             job = _job(row)
@@ -289,13 +339,13 @@ class SqlJobRepository:
         )
 
     async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:
-        rows = await self._s.fetch(
+        rows = await self._s.fetch_values(
             "UPDATE jobs SET "
             "status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, "
             "error = CASE WHEN attempts >= max_attempts THEN 'Worker lost.' ELSE error END, "
             "finished_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END, "
             "dispatched_at = NULL, updated_at = :now "
-            "WHERE status = 'running' AND heartbeat_at < :stale_before RETURNING *",
+            f"WHERE status = 'running' AND heartbeat_at < :stale_before RETURNING {_JOB_COLUMNS}",
             {"stale_before": stale_before, "now": now},
         )
         jobs = [_job(row) for row in rows]
@@ -311,8 +361,8 @@ class SqlJobRepository:
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100
     ) -> builtins.list[Job]:
-        rows = await self._s.fetch(
-            "SELECT * FROM jobs WHERE status = 'queued' "
+        rows = await self._s.fetch_values(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status = 'queued' "
             "AND (retry_at IS NULL OR retry_at <= :now) "
             "AND (dispatched_at IS NULL OR dispatched_at < :redispatch_before) "
             "ORDER BY created_at, id LIMIT :limit",
