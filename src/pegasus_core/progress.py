@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from pegasus_core.jobs import STAGES, Job, JobStatus, JobType
 from pegasus_core.lectures import LectureStatus
@@ -120,8 +119,14 @@ def lecture_status(latest: Mapping[JobType, Job]) -> LectureStatus:
 
 
 def round_half_up(value: float) -> int:
-    """Round to the nearest integer, halves up (not Python's banker's rounding)."""
-    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Round to the nearest integer, halves away from zero (not Python's banker's rounding).
+
+    Exact for every finite float: `value - floor(value)` has no rounding error.
+    """
+    if value < 0:
+        return -round_half_up(-value)
+    whole = math.floor(value)
+    return whole + 1 if value - whole >= 0.5 else whole
 
 
 def course_overall_status(overall_statuses: Sequence[str]) -> str:

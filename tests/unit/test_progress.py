@@ -106,6 +106,9 @@ def test_lecture_status_first_match_wins(
 
 def test_rounding_is_half_up() -> None:
     assert [round_half_up(x) for x in (0.5, 1.5, 2.5, 2.4999, 66.5)] == [1, 2, 3, 2, 67]
+    # Just below a half stays down (x + 0.5 would round up in floating point); halves of
+    # negative values go away from zero.
+    assert [round_half_up(x) for x in (0.49999999999999994, -2.5, -2.4)] == [0, -3, -2]
 
 
 @pytest.mark.parametrize(
