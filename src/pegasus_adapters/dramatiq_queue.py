@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 
 import dramatiq
 import redis
@@ -21,6 +21,7 @@ from dramatiq.middleware import AsyncIO, Middleware, Retries, ShutdownNotificati
 from pegasus_adapters.settings import Settings
 from pegasus_core.errors import UnavailableError
 from pegasus_core.group_commit import GroupCommit
+from pegasus_core.use_cases.runner import Claimed
 
 log = logging.getLogger("pegasus.queue")
 
@@ -40,16 +41,84 @@ Handler = Callable[[str], Awaitable[None]]
 
 
 class Dispatcher:
-    """The process's job handler, set once the process has opened Pegasus."""
+    """The process's job handler and consumer, set once the process has opened Pegasus."""
 
     handler: Handler | None = None
+    consumer: JobConsumer | None = None
+
+
+class JobConsumer:
+    """Takes run_job messages: claims each job, then runs it in a task of its own.
+
+    An actor call lasts only until its job is claimed, so the message is acknowledged then
+    and its Dramatiq thread is free for the next one: from the claim on, the job's fate is
+    in the jobs table (heartbeats, the sweep's take-back), which is what DESIGN.md section 3
+    relies on, never on Dramatiq redelivery. Up to `jobs` attempts run at once; the actor
+    waits for a free slot before claiming, so a process never claims more than it runs.
+    Jobs wait on I/O and on the process pool, not on threads: a few threads feed many jobs,
+    and claims and completions of concurrent jobs share transactions (group commit).
+    """
+
+    def __init__(
+        self,
+        claim: Callable[[str], Awaitable[Claimed | None]],
+        run: Callable[[Claimed], Coroutine[object, object, None]],
+        *,
+        jobs: int,
+    ) -> None:
+        self._claim = claim
+        self._run = run
+        self._slots = asyncio.Semaphore(jobs)
+        self._running: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def consume(self, job_id: str) -> None:
+        """Claim job_id once a slot is free and start it; return once it runs (or not).
+
+        Raises what the claim raised (the database is away), or UnavailableError when the
+        process began shutting down before a slot was free: the message then fails, and the
+        job, still queued, is dispatched again by a sweep (PLC_JOB_REDISPATCH_SEC).
+        """
+        await self._slots.acquire()
+        if self._closing:
+            self._slots.release()
+            raise UnavailableError("This worker process is shutting down.")
+        try:
+            claimed = await self._claim(job_id)
+        except BaseException:
+            self._slots.release()
+            raise
+        if claimed is None:
+            self._slots.release()
+            return
+        task = asyncio.create_task(self._run(claimed), name=f"job-{job_id}")
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The runner settles every job outcome itself; this is a database that went
+            # away mid-completion: the sweep takes the job back once it is stale.
+            log.warning("job task %s ended with %r", task.get_name(), exc)
+
+    async def aclose(self) -> None:
+        """Hand running jobs back (each attempt records `interrupted`, the job is queued).
+
+        Actor calls still waiting for a slot then claim nothing.
+        """
+        self._closing = True
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
 
 async def run_job_message(job_id: str) -> None:
-    """The actor body: run the job through this process's Pegasus."""
-    if Dispatcher.handler is None:
+    """The actor body: claim the job and start it in this process's Pegasus."""
+    if Dispatcher.consumer is None:
         raise RuntimeError("Pegasus is not open in this worker process")
-    await Dispatcher.handler(job_id)
+    await Dispatcher.consumer.consume(job_id)
 
 
 Actor = dramatiq.Actor[[str], None]

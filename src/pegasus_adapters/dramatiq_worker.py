@@ -20,7 +20,13 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from pegasus_adapters.dramatiq_queue import QUEUES, DramatiqJobQueue, setup_broker
+from pegasus_adapters.dramatiq_queue import (
+    QUEUES,
+    Dispatcher,
+    DramatiqJobQueue,
+    JobConsumer,
+    setup_broker,
+)
 from pegasus_adapters.settings import Settings, load_settings
 
 log = logging.getLogger("pegasus.worker")
@@ -30,10 +36,13 @@ class PegasusLifecycle(Middleware):
     """Opens Pegasus on the worker's event loop after boot and closes it before shutdown.
 
     Pools must live on the loop that uses them, which is the AsyncIO middleware's loop.
+    The process runs up to `jobs` jobs at once (see JobConsumer); at shutdown the running
+    ones are handed back to the queue before Pegasus closes.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, jobs: int) -> None:
         self._settings = settings
+        self._jobs = jobs
         self._stack: AsyncExitStack | None = None
 
     async def _open(self) -> None:
@@ -44,6 +53,10 @@ class PegasusLifecycle(Middleware):
         queue = pegasus.ports.queue
         if isinstance(queue, DramatiqJobQueue):
             queue.run_locally = True  # this process runs jobs: recoveries start here at once
+        consumer = JobConsumer(pegasus.claim_job, pegasus.run_claimed_job, jobs=self._jobs)
+        Dispatcher.consumer = consumer
+        self._stack.callback(setattr, Dispatcher, "consumer", None)
+        self._stack.push_async_callback(consumer.aclose)  # runs first: Pegasus is still open
 
     async def _close(self) -> None:
         if self._stack is not None:
@@ -62,16 +75,20 @@ class PegasusLifecycle(Middleware):
             loop_thread.run_coroutine(self._close())
 
 
-def run_worker(settings: Settings, *, threads: int) -> None:
-    """Consume run_job messages with `threads` threads until SIGTERM or the parent dies."""
-    broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
+def run_worker(settings: Settings, *, threads: int, jobs: int) -> None:
+    """Run up to `jobs` jobs at once, fed by `threads` threads, until told to stop.
+
+    SIGTERM, SIGINT or the supervisor's death stops the process; its running jobs are
+    handed back to the queue first.
+    """
+    broker, *_ = setup_broker(settings, PegasusLifecycle(settings, jobs=jobs))
     worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=100)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     parent = os.getppid()
     worker.start()
-    log.info("worker process %s consuming with %s threads", os.getpid(), threads)
+    log.info("worker process %s: %s jobs at once, %s threads", os.getpid(), jobs, threads)
     # A child whose supervisor died (kill -9) must not linger: check the parent now and then.
     while not stop.wait(0.5):
         if os.getppid() != parent:
@@ -80,13 +97,16 @@ def run_worker(settings: Settings, *, threads: int) -> None:
     broker.close()
 
 
-def supervise(settings: Settings, *, processes: int, threads: int) -> None:
+def supervise(settings: Settings, *, processes: int, threads: int, jobs: int) -> None:
     """Start `processes` worker children and replace any that exits until told to stop."""
     del settings  # the children read the same environment
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    command = [sys.executable, "-m", "pegasus_adapters.dramatiq_worker", "--threads", str(threads)]
+    command = [
+        *(sys.executable, "-m", "pegasus_adapters.dramatiq_worker"),
+        *("--threads", str(threads), "--jobs", str(jobs)),
+    ]
     children = [subprocess.Popen(command) for _ in range(processes)]
     started = [time.monotonic()] * processes
     log.info("supervising %s worker processes", processes)
@@ -119,9 +139,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="One Pegasus worker process.")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
     configure_logging(json=True)
-    run_worker(load_settings(), threads=args.threads)
+    run_worker(load_settings(), threads=args.threads, jobs=args.jobs)
 
 
 if __name__ == "__main__":
