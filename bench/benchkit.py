@@ -149,8 +149,8 @@ CLOCK_TICKS = 100  # USER_HZ: /proc reports CPU time in 1/100 s on Linux
 
 
 def cpu_ticks(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, int]:
-    """Return CPU ticks used so far: "machine" (all cores, from /proc/stat) and, per name,
-    every process whose command name starts with it (Linux; empty elsewhere).
+    """Return CPU ticks used so far: "machine" (all cores, from /proc/stat) and, per process
+    whose command name starts with one of names, "<name>/<pid>" (Linux; empty elsewhere).
 
     Two samples around a measurement tell what it cost the machine and those servers, and
     how much else was running: figures taken on a busy machine are not comparable.
@@ -166,13 +166,22 @@ def cpu_ticks(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str
             after = text[text.rindex(")") + 2 :].split()
             for name in names:
                 if command.startswith(name):
-                    ticks[name] = ticks.get(name, 0) + int(after[11]) + int(after[12])
+                    ticks[f"{name}/{stat.parent.name}"] = int(after[11]) + int(after[12])
     return ticks
 
 
 def cpu_ms_per_item(
     start: Mapping[str, int], end: Mapping[str, int], items: int
 ) -> dict[str, float]:
-    """Return CPU milliseconds per item between two cpu_ticks() samples, per key."""
-    # A server process that started meanwhile counts from zero; one that exited is lost.
-    return {key: (end[key] - start.get(key, 0)) * 1000 / CLOCK_TICKS / items for key in end}
+    """Return CPU milliseconds per item between two cpu_ticks() samples: "machine" and one
+    total per server name.
+
+    Per process, so that a process that exited meanwhile (a Postgres backend whose
+    connection closed) cannot make the total go down: its last ticks are lost (the figure
+    is a floor), one that started meanwhile counts from zero.
+    """
+    used: dict[str, int] = {}
+    for key, value in end.items():
+        name = key.split("/", 1)[0]
+        used[name] = used.get(name, 0) + value - start.get(key, 0)
+    return {name: value * 1000 / CLOCK_TICKS / items for name, value in used.items()}
