@@ -57,6 +57,10 @@ class JobConsumer:
     waits for a free slot before claiming, so a process never claims more than it runs.
     Jobs wait on I/O and on the process pool, not on threads: a few threads feed many jobs,
     and claims and completions of concurrent jobs share transactions (group commit).
+
+    Urgent messages (the sweep's recoveries) take no slot: threads already waiting for one
+    with new work would otherwise claim ahead of them. They are few (a dead worker's jobs),
+    so the bound is exceeded briefly, by that many.
     """
 
     def __init__(
@@ -72,32 +76,35 @@ class JobConsumer:
         self._running: set[asyncio.Task[None]] = set()
         self._closing = False
 
-    async def consume(self, job_id: str) -> None:
-        """Claim job_id once a slot is free and start it; return once it runs (or not).
+    async def consume(self, job_id: str, *, urgent: bool = False) -> None:
+        """Claim job_id and start it once a slot is free (urgent: at once), then return.
 
         Raises what the claim raised (the database is away), or UnavailableError when the
         process began shutting down before a slot was free: the message then fails, and the
         job, still queued, is dispatched again by a sweep (PLC_JOB_REDISPATCH_SEC).
         """
-        await self._slots.acquire()
+        slotted = not urgent
+        if slotted:
+            await self._slots.acquire()
+        release = self._slots.release if slotted else _nothing
         if self._closing:
-            self._slots.release()
+            release()
             raise UnavailableError("This worker process is shutting down.")
         try:
             claimed = await self._claim(job_id)
         except BaseException:
-            self._slots.release()
+            release()
             raise
         if claimed is None:
-            self._slots.release()
+            release()
             return
         task = asyncio.create_task(self._run(claimed), name=f"job-{job_id}")
         self._running.add(task)
-        task.add_done_callback(self._finished)
+        task.add_done_callback(functools.partial(self._finished, release))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, release: Callable[[], None], task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._slots.release()
+        release()
         if not task.cancelled() and (exc := task.exception()) is not None:
             # The runner settles every job outcome itself; this is a database that went
             # away mid-completion: the sweep takes the job back once it is stale.
@@ -114,19 +121,23 @@ class JobConsumer:
         await asyncio.gather(*self._running, return_exceptions=True)
 
 
-async def run_job_message(job_id: str) -> None:
+def _nothing() -> None:
+    return None
+
+
+async def run_job_message(job_id: str, *, urgent: bool = False) -> None:
     """The actor body: claim the job and start it in this process's Pegasus."""
     if Dispatcher.consumer is None:
         raise RuntimeError("Pegasus is not open in this worker process")
-    await Dispatcher.consumer.consume(job_id)
+    await Dispatcher.consumer.consume(job_id, urgent=urgent)
 
 
 Actor = dramatiq.Actor[[str], None]
 
 
 async def run_job_urgent_message(job_id: str) -> None:
-    """The urgent actor's body: the same work, taken first."""
-    await run_job_message(job_id)
+    """The urgent actor's body: the same work, taken first and without waiting for a slot."""
+    await run_job_message(job_id, urgent=True)
 
 
 class UvloopAsyncIO(AsyncIO):
@@ -203,14 +214,18 @@ class DramatiqJobQueue:
     one per job: on the jobs benchmark a hop per dispatch cost more CPU than the send itself.
 
     In a worker process (run_locally), an urgent dispatch (the sweep's recoveries) that
-    reached Redis is also started at once on this process's loop, a few at a time: a
-    taken-back job then resumes without waiting for a free worker thread. Whichever copy
-    claims first runs; the other is dropped by the conditional claim. With the queue down,
-    nothing runs: the job waits in the database like any other.
+    reached Redis is also started at once on this process's loop, up to LOCAL_RECOVERIES
+    at a time: a taken-back job then resumes without waiting for a worker thread, which may
+    be holding new work until a job slot frees. Whichever copy claims first runs; the other
+    is dropped by the conditional claim. With the queue down, nothing runs: the job waits in
+    the database like any other.
     """
 
     kind = "dramatiq"
-    LOCAL_RECOVERIES = 4
+    # A dead worker's jobs, several at once: at 4, the re-claims past the fourth went through
+    # Redis and a busy process's threads, 0.5-1 s later (test_worker_crashes: slowest re-claim
+    # 6.2-7.2 s after the last heartbeat against 5.5-6.3 s at 16; the bound is 7 s).
+    LOCAL_RECOVERIES = 16
     MAX_BATCH = 256  # sends in one thread hop: about 30 ms of Redis round trips
 
     def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:

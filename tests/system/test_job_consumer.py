@@ -119,7 +119,7 @@ async def test_one_thread_runs_several_jobs_at_once_up_to_its_bound_and_hands_th
     assert undispatched == (AT_ONCE,)
 
 
-async def test_a_claim_that_finds_nothing_or_fails_frees_its_slot() -> None:
+async def test_slots_bound_new_work_but_not_recoveries_and_free_on_empty_claims() -> None:
     ran: list[object] = []
     release = asyncio.Event()
 
@@ -142,10 +142,23 @@ async def test_a_claim_that_finds_nothing_or_fails_frees_its_slot() -> None:
     waiting = asyncio.ensure_future(consumer.consume("second"))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # the slot is taken until "first" ends
+    # A recovery (urgent) does not queue behind new work waiting for a slot.
+    await asyncio.wait_for(consumer.consume("recovery", urgent=True), timeout=5)
+    await asyncio.sleep(0)
+    assert ran == ["first", "recovery"]
+    assert not waiting.done()
     release.set()
     await asyncio.wait_for(waiting, timeout=5)
-    await asyncio.sleep(0)
-    assert ran == ["first", "second"]
+    await asyncio.sleep(0.05)
+    assert ran == ["first", "recovery", "second"]
+    # The recovery took no slot, so it gave none back: still one job at a time.
+    release.clear()
+    await consumer.consume("third")
+    blocked = asyncio.ensure_future(consumer.consume("fourth"))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    release.set()
+    await asyncio.wait_for(blocked, timeout=5)
     await consumer.aclose()
     with pytest.raises(UnavailableError):  # closing: nothing more is claimed
-        await consumer.consume("third")
+        await consumer.consume("fifth")
