@@ -38,6 +38,7 @@ QUEUES = {QUEUE_NAME, URGENT_QUEUE_NAME}
 REDIS_TIMEOUT_SEC = 1.0
 
 Handler = Callable[[str], Awaitable[None]]
+OPEN_TIMEOUT_SEC = 60.0  # how long a message taken at start waits for Pegasus to open
 
 
 class Dispatcher:
@@ -126,10 +127,18 @@ def _nothing() -> None:
 
 
 async def run_job_message(job_id: str, *, urgent: bool = False) -> None:
-    """The actor body: claim the job and start it in this process's Pegasus."""
-    if Dispatcher.consumer is None:
-        raise RuntimeError("Pegasus is not open in this worker process")
-    await Dispatcher.consumer.consume(job_id, urgent=urgent)
+    """The actor body: claim the job and start it in this process's Pegasus.
+
+    Dramatiq's threads take messages as soon as the worker starts, while Pegasus may still
+    be opening (after_worker_boot): those wait for it rather than fail, which would leave
+    their jobs to the sweep's re-dispatch minutes later.
+    """
+    deadline = asyncio.get_running_loop().time() + OPEN_TIMEOUT_SEC
+    while (consumer := Dispatcher.consumer) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("Pegasus did not open in this worker process")
+        await asyncio.sleep(0.02)
+    await consumer.consume(job_id, urgent=urgent)
 
 
 Actor = dramatiq.Actor[[str], None]

@@ -54,13 +54,17 @@ class PegasusLifecycle(Middleware):
         if isinstance(queue, DramatiqJobQueue):
             queue.run_locally = True  # this process runs jobs: recoveries start here at once
         consumer = JobConsumer(pegasus.claim_job, pegasus.run_claimed_job, jobs=self._jobs)
+        # Set once open; after close it stays, refusing work (JobConsumer.aclose).
         Dispatcher.consumer = consumer
-        self._stack.callback(setattr, Dispatcher, "consumer", None)
         self._stack.push_async_callback(consumer.aclose)  # runs first: Pegasus is still open
 
     async def _close(self) -> None:
         if self._stack is not None:
             await self._stack.aclose()
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Forget an earlier worker's consumer: actors wait until this one has opened."""
+        Dispatcher.consumer = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Open Pegasus (and its sweep) before the first message is consumed."""
