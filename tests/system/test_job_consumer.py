@@ -96,6 +96,7 @@ async def test_one_thread_runs_several_jobs_at_once_up_to_its_bound_and_hands_th
     broker, *_ = setup_broker(settings, PegasusLifecycle(settings, jobs=AT_ONCE))
     worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=1, worker_timeout=100)
     worker.start()
+    stopped = False
     try:
         # One thread, yet AT_ONCE attempts run: each message was let go once claimed.
         _wait_for(lambda: gate.started == AT_ONCE, f"{AT_ONCE} jobs running")
@@ -103,8 +104,11 @@ async def test_one_thread_runs_several_jobs_at_once_up_to_its_bound_and_hands_th
         assert gate.started == AT_ONCE
         assert _statuses(postgres_conninfo) == {"running": AT_ONCE, "queued": JOBS - AT_ONCE}
         worker.stop(timeout=10_000)  # hands the running attempts back
+        stopped = True
     finally:
         gate.opened.set()
+        if not stopped:  # its threads would keep the test process alive
+            worker.stop(timeout=10_000)
         broker.flush_all()
         broker.close()
     assert _statuses(postgres_conninfo) == {"queued": JOBS}
