@@ -6,9 +6,7 @@ worker with T threads: messages per second from the first send to the last messa
 Pegasus: N trivial jobs pushed through the whole path: dispatch to Redis, conditional claim
 in Postgres (with its attempt record), the heartbeat task, the stage, and the fenced
 completing transaction (job, attempt, lecture status), by an in-process Dramatiq worker with
-the same T threads and the PegasusLifecycle middleware that `pegasus worker` children use,
-running up to `--at-once` jobs at once (`pegasus worker --jobs`; default 64): a thread holds a
-message only until its job is claimed, so jobs in flight are not bounded by threads.
+the same T threads and the PegasusLifecycle middleware that `pegasus worker` children use.
 `--stage no-op` (default) replaces the transcription stage with one that does nothing, so
 the job machinery alone is measured; `--stage scripted` runs a real transcription of a
 0.5 s clip with the scripted engine (decode, chunk and transcript writes).
@@ -19,7 +17,7 @@ Rounds (default 3) each measure the three back to back on fresh messages and job
 median round's ratio is judged, since this machine's speed drifts by more within a minute.
 
 Run: .venv/bin/python bench/jobs_bench.py [--jobs 2000] [--rounds 3] [--threads 8]
-                                          [--at-once 64] [--stage no-op|scripted]
+                                          [--stage no-op|scripted]
 Needs the machine's Postgres (PEGASUS_TEST_POSTGRES_URL) and Redis (PEGASUS_TEST_REDIS_URL).
 """
 
@@ -184,9 +182,9 @@ class PegasusRun:
             conn.execute("VACUUM ANALYZE")  # as autovacuum would have by then: real plans
         return job_ids
 
-    def run(self, job_ids: list[str], threads: int, at_once: int) -> Rate:
+    def run(self, job_ids: list[str], threads: int) -> Rate:
         """Return jobs/s of job_ids through dispatch, claim, run, completion."""
-        broker, *_ = setup_broker(self.settings, PegasusLifecycle(self.settings, jobs=at_once))
+        broker, *_ = setup_broker(self.settings, PegasusLifecycle(self.settings))
         worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=100)
         worker.start()
         goal = self._completed + len(job_ids)
@@ -245,7 +243,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000, help="jobs (and messages) per round")
     parser.add_argument("--rounds", type=int, default=3, help="paired rounds; the median judges")
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--at-once", type=int, default=64, help="jobs the worker runs at once")
     parser.add_argument(
         "--stage",
         choices=("no-op", "scripted"),
@@ -271,7 +268,6 @@ def main() -> None:
                         pegasus.run(
                             job_ids[index * args.jobs : (index + 1) * args.jobs],
                             args.threads,
-                            args.at_once,
                         ),
                     )
                 )
@@ -284,7 +280,7 @@ def main() -> None:
     )
     print(
         f"{args.rounds} rounds of {args.jobs:,} messages / jobs, {args.threads} threads; "
-        f"Pegasus: {args.stage} stage, up to {args.at_once} jobs at once (dispatch, claim, run, "
+        f"Pegasus: {args.stage} stage (dispatch, claim, run, "
         "completion). Rates per second; CPU ms per item of this process (Postgres apart)."
     )
     for index, one in enumerate(rounds, 1):

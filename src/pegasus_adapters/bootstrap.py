@@ -36,13 +36,13 @@ log = logging.getLogger("pegasus")
 __all__ = ["configure_logging", "open_pegasus", "run_worker_supervisor"]
 
 
-def run_worker_supervisor(settings: Settings, *, processes: int, threads: int, jobs: int) -> None:
+def run_worker_supervisor(settings: Settings, *, processes: int, threads: int) -> None:
     """Run `pegasus worker`: supervised Dramatiq worker processes (requires REDIS_URL)."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL: pegasus worker needs the Redis job queue.")
     from pegasus_adapters.dramatiq_worker import supervise
 
-    supervise(settings, processes=processes, threads=threads, jobs=jobs)
+    supervise(settings, processes=processes, threads=threads)
 
 
 SQLITE_FILE = "pegasus.sqlite3"

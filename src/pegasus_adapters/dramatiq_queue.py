@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import dramatiq
 import redis
@@ -21,7 +21,6 @@ from dramatiq.middleware import AsyncIO, Middleware, Retries, ShutdownNotificati
 from pegasus_adapters.settings import Settings
 from pegasus_core.errors import UnavailableError
 from pegasus_core.group_commit import GroupCommit
-from pegasus_core.use_cases.runner import Claimed
 
 log = logging.getLogger("pegasus.queue")
 
@@ -38,115 +37,27 @@ QUEUES = {QUEUE_NAME, URGENT_QUEUE_NAME}
 REDIS_TIMEOUT_SEC = 1.0
 
 Handler = Callable[[str], Awaitable[None]]
-OPEN_TIMEOUT_SEC = 60.0  # how long a message taken at start waits for Pegasus to open
 
 
 class Dispatcher:
-    """The process's job handler and consumer, set once the process has opened Pegasus."""
+    """The process's job handler, set once the process has opened Pegasus."""
 
     handler: Handler | None = None
-    consumer: JobConsumer | None = None
 
 
-class JobConsumer:
-    """Takes run_job messages: claims each job, then runs it in a task of its own.
-
-    An actor call lasts only until its job is claimed, so the message is acknowledged then
-    and its Dramatiq thread is free for the next one: from the claim on, the job's fate is
-    in the jobs table (heartbeats, the sweep's take-back), which is what DESIGN.md section 3
-    relies on, never on Dramatiq redelivery. Up to `jobs` attempts run at once; the actor
-    waits for a free slot before claiming, so a process never claims more than it runs.
-    Jobs wait on I/O and on the process pool, not on threads: a few threads feed many jobs,
-    and claims and completions of concurrent jobs share transactions (group commit).
-
-    Urgent messages (the sweep's recoveries) take no slot: threads already waiting for one
-    with new work would otherwise claim ahead of them. They are few (a dead worker's jobs),
-    so the bound is exceeded briefly, by that many.
-    """
-
-    def __init__(
-        self,
-        claim: Callable[[str], Awaitable[Claimed | None]],
-        run: Callable[[Claimed], Coroutine[object, object, None]],
-        *,
-        jobs: int,
-    ) -> None:
-        self._claim = claim
-        self._run = run
-        self._slots = asyncio.Semaphore(jobs)
-        self._running: set[asyncio.Task[None]] = set()
-        self._closing = False
-
-    async def consume(self, job_id: str, *, urgent: bool = False) -> None:
-        """Claim job_id and start it once a slot is free (urgent: at once), then return.
-
-        Raises what the claim raised (the database is away), or UnavailableError when the
-        process began shutting down before a slot was free: the message then fails, and the
-        job, still queued, is dispatched again by a sweep (PLC_JOB_REDISPATCH_SEC).
-        """
-        slotted = not urgent
-        if slotted:
-            await self._slots.acquire()
-        release = self._slots.release if slotted else _nothing
-        if self._closing:
-            release()
-            raise UnavailableError("This worker process is shutting down.")
-        try:
-            claimed = await self._claim(job_id)
-        except BaseException:
-            release()
-            raise
-        if claimed is None:
-            release()
-            return
-        task = asyncio.create_task(self._run(claimed), name=f"job-{job_id}")
-        self._running.add(task)
-        task.add_done_callback(functools.partial(self._finished, release))
-
-    def _finished(self, release: Callable[[], None], task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        release()
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            # The runner settles every job outcome itself; this is a database that went
-            # away mid-completion: the sweep takes the job back once it is stale.
-            log.warning("job task %s ended with %r", task.get_name(), exc)
-
-    async def aclose(self) -> None:
-        """Hand running jobs back (each attempt records `interrupted`, the job is queued).
-
-        Actor calls still waiting for a slot then claim nothing.
-        """
-        self._closing = True
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
-
-
-def _nothing() -> None:
-    return None
-
-
-async def run_job_message(job_id: str, *, urgent: bool = False) -> None:
-    """The actor body: claim the job and start it in this process's Pegasus.
-
-    Dramatiq's threads take messages as soon as the worker starts, while Pegasus may still
-    be opening (after_worker_boot): those wait for it rather than fail, which would leave
-    their jobs to the sweep's re-dispatch minutes later.
-    """
-    deadline = asyncio.get_running_loop().time() + OPEN_TIMEOUT_SEC
-    while (consumer := Dispatcher.consumer) is None:
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError("Pegasus did not open in this worker process")
-        await asyncio.sleep(0.02)
-    await consumer.consume(job_id, urgent=urgent)
+async def run_job_message(job_id: str) -> None:
+    """The actor body: run the job through this process's Pegasus."""
+    if Dispatcher.handler is None:
+        raise RuntimeError("Pegasus is not open in this worker process")
+    await Dispatcher.handler(job_id)
 
 
 Actor = dramatiq.Actor[[str], None]
 
 
 async def run_job_urgent_message(job_id: str) -> None:
-    """The urgent actor's body: the same work, taken first and without waiting for a slot."""
-    await run_job_message(job_id, urgent=True)
+    """The urgent actor's body: the same work, taken first."""
+    await run_job_message(job_id)
 
 
 class UvloopAsyncIO(AsyncIO):
@@ -223,18 +134,14 @@ class DramatiqJobQueue:
     one per job: on the jobs benchmark a hop per dispatch cost more CPU than the send itself.
 
     In a worker process (run_locally), an urgent dispatch (the sweep's recoveries) that
-    reached Redis is also started at once on this process's loop, up to LOCAL_RECOVERIES
-    at a time: a taken-back job then resumes without waiting for a worker thread, which may
-    be holding new work until a job slot frees. Whichever copy claims first runs; the other
-    is dropped by the conditional claim. With the queue down, nothing runs: the job waits in
-    the database like any other.
+    reached Redis is also started at once on this process's loop, a few at a time: a
+    taken-back job then resumes without waiting for a free worker thread. Whichever copy
+    claims first runs; the other is dropped by the conditional claim. With the queue down,
+    nothing runs: the job waits in the database like any other.
     """
 
     kind = "dramatiq"
-    # A dead worker's jobs, several at once: at 4, the re-claims past the fourth went through
-    # Redis and a busy process's threads, 0.5-1 s later (test_worker_crashes: slowest re-claim
-    # 6.2-7.2 s after the last heartbeat against 5.5-6.3 s at 16; the bound is 7 s).
-    LOCAL_RECOVERIES = 16
+    LOCAL_RECOVERIES = 4
     MAX_BATCH = 256  # sends in one thread hop: about 30 ms of Redis round trips
 
     def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:

@@ -20,13 +20,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from pegasus_adapters.dramatiq_queue import (
-    QUEUES,
-    Dispatcher,
-    DramatiqJobQueue,
-    JobConsumer,
-    setup_broker,
-)
+from pegasus_adapters.dramatiq_queue import QUEUES, DramatiqJobQueue, setup_broker
 from pegasus_adapters.settings import Settings, load_settings
 
 log = logging.getLogger("pegasus.worker")
@@ -36,13 +30,10 @@ class PegasusLifecycle(Middleware):
     """Opens Pegasus on the worker's event loop after boot and closes it before shutdown.
 
     Pools must live on the loop that uses them, which is the AsyncIO middleware's loop.
-    The process runs up to `jobs` jobs at once (see JobConsumer); at shutdown the running
-    ones are handed back to the queue before Pegasus closes.
     """
 
-    def __init__(self, settings: Settings, *, jobs: int) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._jobs = jobs
         self._stack: AsyncExitStack | None = None
 
     async def _open(self) -> None:
@@ -53,18 +44,10 @@ class PegasusLifecycle(Middleware):
         queue = pegasus.ports.queue
         if isinstance(queue, DramatiqJobQueue):
             queue.run_locally = True  # this process runs jobs: recoveries start here at once
-        consumer = JobConsumer(pegasus.claim_job, pegasus.run_claimed_job, jobs=self._jobs)
-        # Set once open; after close it stays, refusing work (JobConsumer.aclose).
-        Dispatcher.consumer = consumer
-        self._stack.push_async_callback(consumer.aclose)  # runs first: Pegasus is still open
 
     async def _close(self) -> None:
         if self._stack is not None:
             await self._stack.aclose()
-
-    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        """Forget an earlier worker's consumer: actors wait until this one has opened."""
-        Dispatcher.consumer = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Open Pegasus (and its sweep) before the first message is consumed."""
@@ -79,20 +62,16 @@ class PegasusLifecycle(Middleware):
             loop_thread.run_coroutine(self._close())
 
 
-def run_worker(settings: Settings, *, threads: int, jobs: int) -> None:
-    """Run up to `jobs` jobs at once, fed by `threads` threads, until told to stop.
-
-    SIGTERM, SIGINT or the supervisor's death stops the process; its running jobs are
-    handed back to the queue first.
-    """
-    broker, *_ = setup_broker(settings, PegasusLifecycle(settings, jobs=jobs))
+def run_worker(settings: Settings, *, threads: int) -> None:
+    """Consume run_job messages with `threads` threads until SIGTERM or the parent dies."""
+    broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
     worker = dramatiq.Worker(broker, queues=QUEUES, worker_threads=threads, worker_timeout=100)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     parent = os.getppid()
     worker.start()
-    log.info("worker process %s: %s jobs at once, %s threads", os.getpid(), jobs, threads)
+    log.info("worker process %s consuming with %s threads", os.getpid(), threads)
     # A child whose supervisor died (kill -9) must not linger: check the parent now and then.
     while not stop.wait(0.5):
         if os.getppid() != parent:
@@ -101,16 +80,13 @@ def run_worker(settings: Settings, *, threads: int, jobs: int) -> None:
     broker.close()
 
 
-def supervise(settings: Settings, *, processes: int, threads: int, jobs: int) -> None:
+def supervise(settings: Settings, *, processes: int, threads: int) -> None:
     """Start `processes` worker children and replace any that exits until told to stop."""
     del settings  # the children read the same environment
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    command = [
-        *(sys.executable, "-m", "pegasus_adapters.dramatiq_worker"),
-        *("--threads", str(threads), "--jobs", str(jobs)),
-    ]
+    command = [sys.executable, "-m", "pegasus_adapters.dramatiq_worker", "--threads", str(threads)]
     children = [subprocess.Popen(command) for _ in range(processes)]
     started = [time.monotonic()] * processes
     log.info("supervising %s worker processes", processes)
@@ -143,10 +119,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="One Pegasus worker process.")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
     configure_logging(json=True)
-    run_worker(load_settings(), threads=args.threads, jobs=args.jobs)
+    run_worker(load_settings(), threads=args.threads)
 
 
 if __name__ == "__main__":

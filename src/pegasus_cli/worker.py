@@ -23,25 +23,15 @@ pass_state = click.make_pass_decorator(CliState)
     default=4,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Threads per process taking messages; each holds one only until its job is claimed.",
-)
-@click.option(
-    "--jobs",
-    default=None,
-    type=click.IntRange(1, 1024),
-    help="Jobs each process runs at once  [default: --threads]",
+    help="Jobs each process runs at once.",
 )
 @pass_state
-def worker(state: CliState, processes: int, threads: int, jobs: int | None) -> None:
-    """Run jobs from the Redis queue (needs DATABASE_URL and REDIS_URL).
-
-    A process runs its jobs on one event loop: they wait on I/O and on the process pool
-    (CPU-heavy work), not on a thread each, so --jobs may exceed --threads.
-    """
+def worker(state: CliState, processes: int, threads: int) -> None:
+    """Run jobs from the Redis queue (needs DATABASE_URL and REDIS_URL)."""
     try:
         settings = state.settings
         configure_logging(json=True)
-        run_worker_supervisor(settings, processes=processes, threads=threads, jobs=jobs or threads)
+        run_worker_supervisor(settings, processes=processes, threads=threads)
     except PegasusError as exc:
         fail(exc)
 

@@ -24,7 +24,7 @@ from pegasus_core.use_cases import (
     retention,
     submit,
 )
-from pegasus_core.use_cases.runner import Claimed, JobRunner
+from pegasus_core.use_cases.runner import JobRunner
 from pegasus_core.use_cases.sweep import SweepReport, sweep_once
 
 
@@ -228,14 +228,6 @@ class Pegasus:
     async def run_job(self, job_id: str) -> None:
         """Run a dispatched job id (what a queue's consumer calls)."""
         await self._runner.run(job_id)
-
-    async def claim_job(self, job_id: str) -> Claimed | None:
-        """Claim a dispatched job id; run it with run_claimed_job (see JobRunner.claim)."""
-        return await self._runner.claim(job_id)
-
-    async def run_claimed_job(self, claimed: Claimed) -> None:
-        """Run a claimed attempt to its end."""
-        await self._runner.run_claimed(claimed)
 
     async def sweep(self) -> SweepReport:
         """Run one sweep pass."""

@@ -56,24 +56,11 @@ class JobRunner:
         - When a fenced write finds the lease gone, the attempt stops; if its job no longer
           exists (deleted or cancelled) it deletes what it wrote.
         """
-        claimed = await self.claim(job_id)
-        if claimed is not None:
-            await self.run_claimed(claimed)
-
-    async def claim(self, job_id: str) -> Claimed | None:
-        """Claim a dispatched job id, or return None when it is not claimable.
-
-        Not claimable: a duplicate or late message, a job cancelled or deleted. A claimed
-        attempt is then run with run_claimed; if it never is (its process died), the sweep
-        takes the job back once its heartbeat is stale, like any attempt lost mid-way.
-        """
-        return await self._claims.submit(job_id)
-
-    async def run_claimed(self, claimed: Claimed) -> None:
-        """Run a claimed attempt to its end: the second half of run()."""
         ports = self._ports
+        claimed = await self._claims.submit(job_id)
+        if claimed is None:
+            return
         lease, lecture = claimed
-        job_id = lease.job.id
         job_event(lease.job, status="running", attempt=lease.attempt)
         if lecture is None:  # deleted between dispatch and claim
             await _fail(ports, lease, "Lecture not found.")
@@ -149,7 +136,6 @@ class JobRunner:
         return outcomes
 
 
-# A claimed attempt: its lease, and its lecture (None when deleted before the claim).
 Claimed = tuple[Lease, Lecture | None]
 # Whether the completion was kept (its lease held), and the next stage's job to dispatch.
 Completed = tuple[bool, Job | None]
