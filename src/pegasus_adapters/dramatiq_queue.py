@@ -37,16 +37,33 @@ QUEUES = {QUEUE_NAME, URGENT_QUEUE_NAME}
 REDIS_TIMEOUT_SEC = 1.0
 
 Handler = Callable[[str], Awaitable[None]]
+OPEN_TIMEOUT_SEC = 60.0  # how long a message taken at start waits for Pegasus to open
 
 
 class Dispatcher:
-    """The process's job handler, set once the process has opened Pegasus."""
+    """The worker process's job handler: its own Pegasus, once open (PegasusLifecycle).
+
+    Only the worker's lifecycle sets it: a process that also opens a Pegasus of its own to
+    dispatch (a test, a benchmark) must not have the worker's messages run on that one,
+    whose pools belong to another event loop. `opening` is true from the worker's boot until
+    its Pegasus is open.
+    """
 
     handler: Handler | None = None
+    opening = False
 
 
 async def run_job_message(job_id: str) -> None:
-    """The actor body: run the job through this process's Pegasus."""
+    """The actor body: run the job through this worker process's Pegasus.
+
+    Dramatiq's threads take messages as soon as the worker starts, while Pegasus may still
+    be opening: those wait for it rather than fail, which would leave their jobs to the
+    sweep's re-dispatch (PLC_JOB_REDISPATCH_SEC) minutes later.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OPEN_TIMEOUT_SEC
+    while Dispatcher.handler is None and Dispatcher.opening and loop.time() < deadline:
+        await asyncio.sleep(0.02)
     if Dispatcher.handler is None:
         raise RuntimeError("Pegasus is not open in this worker process")
     await Dispatcher.handler(job_id)
@@ -147,6 +164,7 @@ class DramatiqJobQueue:
     def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:
         self._broker = broker
         self.run_locally = False
+        self._handler: Handler | None = None
         self._local: set[asyncio.Future[None]] = set()
         self._sends = {
             urgent: GroupCommit[str, None](
@@ -163,15 +181,18 @@ class DramatiqJobQueue:
         )
 
     def bind(self, handler: Handler) -> None:
-        """Run this process's jobs with handler (workers; API processes only send)."""
-        Dispatcher.handler = handler
+        """Run local recoveries with handler (see run_locally).
+
+        Messages reach a worker's actors through Dispatcher, which only its lifecycle sets.
+        """
+        self._handler = handler
 
     async def dispatch(self, job_id: str, *, urgent: bool = False) -> None:
         try:
             await self._sends[urgent].submit(job_id)
         except (redis.RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError("The job queue is unavailable.") from exc
-        handler = Dispatcher.handler
+        handler = self._handler
         if urgent and self.run_locally and handler and len(self._local) < self.LOCAL_RECOVERIES:
             task: asyncio.Future[None] = asyncio.ensure_future(handler(job_id))
             self._local.add(task)

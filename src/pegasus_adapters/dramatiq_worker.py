@@ -20,7 +20,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from pegasus_adapters.dramatiq_queue import QUEUES, DramatiqJobQueue, setup_broker
+from pegasus_adapters.dramatiq_queue import QUEUES, Dispatcher, DramatiqJobQueue, setup_broker
 from pegasus_adapters.settings import Settings, load_settings
 
 log = logging.getLogger("pegasus.worker")
@@ -44,16 +44,29 @@ class PegasusLifecycle(Middleware):
         queue = pegasus.ports.queue
         if isinstance(queue, DramatiqJobQueue):
             queue.run_locally = True  # this process runs jobs: recoveries start here at once
+        Dispatcher.handler = pegasus.run_job
+        Dispatcher.opening = False
+        # Closing forgets it first: a message taken during shutdown fails at once (its job
+        # is dispatched again by a sweep) instead of reaching a closed Pegasus.
+        self._stack.callback(setattr, Dispatcher, "handler", None)
 
     async def _close(self) -> None:
         if self._stack is not None:
             await self._stack.aclose()
 
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Forget any earlier worker's handler: messages wait until this one has opened."""
+        Dispatcher.handler = None
+        Dispatcher.opening = True
+
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Open Pegasus (and its sweep) before the first message is consumed."""
         loop_thread = get_event_loop_thread()
         assert loop_thread is not None
-        loop_thread.run_coroutine(self._open())
+        try:
+            loop_thread.run_coroutine(self._open())
+        finally:
+            Dispatcher.opening = False  # opened or failed: waiting messages stop waiting
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         """Close Pegasus while the loop still runs."""
