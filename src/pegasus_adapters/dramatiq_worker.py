@@ -20,6 +20,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from pegasus_adapters.bootstrap import default_worker_threads
 from pegasus_adapters.dramatiq_queue import QUEUES, Dispatcher, DramatiqJobQueue, setup_broker
 from pegasus_adapters.settings import Settings, load_settings
 
@@ -131,10 +132,11 @@ def main() -> None:
     from pegasus_adapters.json_logging import configure_logging
 
     parser = argparse.ArgumentParser(description="One Pegasus worker process.")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     configure_logging(json=True)
-    run_worker(load_settings(), threads=args.threads)
+    settings = load_settings()
+    run_worker(settings, threads=args.threads or default_worker_threads(settings))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pegasus_adapters.bootstrap import IO_BOUND_WORKER_THREADS, OFFLINE_WORKER_THREADS
 from pegasus_cli.main import CliState, configure_logging, fail, run_worker_supervisor
 from pegasus_core.errors import PegasusError
 
@@ -20,13 +21,15 @@ pass_state = click.make_pass_decorator(CliState)
 )
 @click.option(
     "--threads",
-    default=4,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 64),
-    help="Jobs each process runs at once.",
+    help=(
+        f"Jobs each process runs at once  [default: {IO_BOUND_WORKER_THREADS}; "
+        f"{OFFLINE_WORKER_THREADS} with the CPU-bound offline engine]"
+    ),
 )
 @pass_state
-def worker(state: CliState, processes: int, threads: int) -> None:
+def worker(state: CliState, processes: int, threads: int | None) -> None:
     """Run jobs from the Redis queue (needs DATABASE_URL and REDIS_URL)."""
     try:
         settings = state.settings

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from pegasus_adapters.bootstrap import default_worker_threads
 from pegasus_adapters.settings import load_settings
 from pegasus_core.errors import ConfigError
 
@@ -31,6 +32,12 @@ def test_values_are_converted() -> None:
 def test_an_api_key_selects_the_openai_engines() -> None:
     settings = load_settings({"OPENAI_API_KEY": "sk-test"})
     assert settings.transcriber_engine == "openai" == settings.generator_engine
+
+
+def test_workers_run_fewer_jobs_at_once_with_the_cpu_bound_offline_engine() -> None:
+    assert default_worker_threads(load_settings({})) == 4
+    assert default_worker_threads(load_settings({"OPENAI_API_KEY": "sk-test"})) == 16
+    assert default_worker_threads(load_settings({"PLC_TRANSCRIBER": "scripted"})) == 16
 
 
 def test_every_problem_is_reported_at_once_one_line_per_variable() -> None:
