@@ -101,3 +101,33 @@ async def test_a_caller_that_submits_again_as_soon_as_answered_is_not_stranded()
 
     results = await asyncio.wait_for(asyncio.gather(caller(0), caller(100)), timeout=5)
     assert results == [list(range(20)), list(range(100, 120))]
+
+
+async def test_a_linger_lets_later_calls_join_the_batch_it_delays() -> None:
+    batches: list[list[int]] = []
+
+    async def echo(items: Sequence[int]) -> list[int | BaseException]:
+        batches.append(list(items))
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(echo, linger_sec=0.05)
+    first = asyncio.ensure_future(group.submit(1))
+    await settle()
+    assert batches == []  # the first call waits for company
+    later = [asyncio.ensure_future(group.submit(i)) for i in (2, 3)]
+    assert await asyncio.gather(first, *later) == [1, 2, 3]
+    assert batches == [[1, 2, 3]]
+
+
+async def test_callers_waiting_in_a_linger_are_cancelled_with_the_loop_shutdown() -> None:
+    async def echo(items: Sequence[int]) -> list[int | BaseException]:
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(echo, linger_sec=60)
+    call = asyncio.ensure_future(group.submit(1))
+    await settle()
+    drainer = group._drainer
+    assert drainer is not None
+    drainer.cancel()  # as asyncio.run cancels the tasks left at shutdown
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(call, timeout=5)

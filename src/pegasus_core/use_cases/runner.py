@@ -31,6 +31,10 @@ STAGE_WORK: dict[JobType, Stage] = {
     JobType.EXPORT: run_export,
 }
 NEXT_STAGE = {JobType.TRANSCRIPTION: JobType.GENERATION, JobType.GENERATION: JobType.EXPORT}
+# How long a claim or a completion waits for others to share its transaction: nothing next
+# to a job, and on a busy worker it makes the batches larger (on the jobs benchmark, 5 ms
+# took claims from 4.3 to 7.5 jobs a transaction at 16 jobs at once).
+BATCH_LINGER_SEC = 0.005
 
 
 class JobRunner:
@@ -44,8 +48,12 @@ class JobRunner:
 
     def __init__(self, ports: Ports) -> None:
         self._ports = ports
-        self._claims: GroupCommit[str, Claimed | None] = GroupCommit(self._claim_batch)
-        self._completions: GroupCommit[_Finished, Completed] = GroupCommit(self._complete_batch)
+        self._claims: GroupCommit[str, Claimed | None] = GroupCommit(
+            self._claim_batch, linger_sec=BATCH_LINGER_SEC
+        )
+        self._completions: GroupCommit[_Finished, Completed] = GroupCommit(
+            self._complete_batch, linger_sec=BATCH_LINGER_SEC
+        )
 
     async def run(self, job_id: str) -> None:
         """Run a dispatched job id. Idempotent: a job that is not claimable is ignored.
