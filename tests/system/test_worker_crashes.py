@@ -17,6 +17,7 @@ from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.settings import Settings
 from pegasus_core.jobs import JobStatus
 from pegasus_core.pagination import PageRequest
+from pegasus_core.pegasus import Pegasus
 from tests.conftest import REDIS_URL, require_redis
 from tests.helpers import ingest
 from tests.system.cli_runner import pegasus_cmd
@@ -45,6 +46,31 @@ def worker_env(conninfo: str, namespace: str, storage: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+async def _unfinished(pegasus: Pegasus) -> str:
+    """Describe every job not completed, with its attempts: what a liveness failure needs."""
+    lines = []
+    for offset in range(0, 3 * LECTURES, 500):
+        for job in (await pegasus.list_jobs(PageRequest(limit=500, offset=offset))).items:
+            if job.status is JobStatus.COMPLETED:
+                continue
+            attempts = await pegasus.job_attempts(job.id)
+            lines.append(
+                f"{job.id} {job.job_type.value} {job.status.value} attempts={job.attempts} "
+                f"error={job.error!r} dispatched={job.dispatched_at} heartbeat={job.heartbeat_at} "
+                f"retry={job.retry_at} attempts: "
+                + "; ".join(
+                    f"{a.attempt} {a.worker} {a.started_at:%H:%M:%S.%f}-"
+                    f"{a.ended_at and f'{a.ended_at:%H:%M:%S.%f}'} {a.outcome}"
+                    for a in attempts
+                )
+            )
+    return "\n".join(lines)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def children_of(pid: int) -> list[int]:
@@ -93,7 +119,12 @@ async def test_jobs_survive_three_killed_workers_without_overlap_or_loss(
                 )
                 if page.total == 3 * LECTURES:
                     break
-                assert time.monotonic() < deadline, f"only {page.total} jobs completed"
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"only {page.total} jobs completed; the others:\n"
+                        + await _unfinished(pegasus)
+                        + f"\nworker log tail:\n{_tail(tmp_path / 'workers.log')}"
+                    )
                 assert supervisor.poll() is None, "the supervisor died"
                 await asyncio.sleep(1)
             jobs = []
