@@ -71,5 +71,7 @@ def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # psycopg's pool logs every checkout at INFO: noise at service log levels.
-    logging.getLogger("psycopg.pool").setLevel(max(level, logging.WARNING))
+    # psycopg's pool logs every checkout at INFO, and fontTools about 40 lines per PDF
+    # export it subsets a font for: noise at service log levels.
+    for noisy in ("psycopg.pool", "fontTools"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
