@@ -268,7 +268,8 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
         await uow.jobs.add(job("never", lecture_id="a"))
         await uow.jobs.add(job("recent", lecture_id="b"))
         await uow.jobs.mark_dispatched(job("recent", lecture_id="b"), now=T0)
-        await uow.jobs.add(job("old", lecture_id="c"))
+        # The oldest job, but a lost message's suspect: it goes after the recoveries.
+        await uow.jobs.add(job("old", lecture_id="c", at=T0 - timedelta(minutes=10)))
         await uow.jobs.mark_dispatched(job("old", lecture_id="c"), now=T0 - timedelta(minutes=5))
         await uow.jobs.add(job("later", lecture_id="d"))
         lease = await claim_one(uow, "later", worker="w", now=T0)
@@ -289,8 +290,9 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
             now=T0 + timedelta(seconds=61), redispatch_before=T0 - timedelta(minutes=2)
         )
         blocked = await claim_one(uow, "later", worker="w", now=T0 + timedelta(seconds=1))
-    assert sorted(j.id for j in now_due) == ["never", "old"]
-    assert sorted(j.id for j in later_due) == ["later", "never", "old"]
+    assert [j.id for j in now_due] == ["never", "old"]
+    # Never dispatched (taken back, retries due, never sent) first, then lost messages.
+    assert [j.id for j in later_due] == ["later", "never", "old"]
     assert blocked is None
 
 

@@ -365,7 +365,10 @@ class SqlJobRepository:
             f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status = 'queued' "
             "AND (retry_at IS NULL OR retry_at <= :now) "
             "AND (dispatched_at IS NULL OR dispatched_at < :redispatch_before) "
-            "ORDER BY created_at, id LIMIT :limit",
+            # Recoveries (never dispatched: taken back, retries due) before lost messages:
+            # with a backlog older than the redispatch delay, every queued job is a
+            # suspect, and the limit must not leave a taken-back job behind them.
+            "ORDER BY (dispatched_at IS NOT NULL), created_at, id LIMIT :limit",
             {"now": now, "redispatch_before": redispatch_before, "limit": limit},
         )
         return [_job(row) for row in rows]

@@ -193,10 +193,12 @@ class JobRepository(Protocol):
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100
     ) -> builtins.list[Job]:
-        """Return the queued jobs to dispatch now.
+        """Return the queued jobs to dispatch now, at most limit.
 
         Those never dispatched, whose retry time has passed, or dispatched before
-        redispatch_before without a claim.
+        redispatch_before without a claim (a lost message, or one still waiting in a long
+        queue). The never dispatched (taken back, retries due, never sent) come first, then
+        the others; each oldest first.
         """
         ...
 

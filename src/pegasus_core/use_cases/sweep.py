@@ -23,7 +23,8 @@ async def sweep_once(ports: Ports) -> SweepReport:
     - Running jobs whose heartbeat is older than stale_sec go back to queued (failed, "worker
       lost", after max_attempts).
     - Queued jobs never dispatched, due for retry, or dispatched long ago without a claim are
-      dispatched (duplicates are harmless: claims are conditional).
+      dispatched (duplicates are harmless: claims are conditional); the first two ahead of
+      new work.
     - Storage under tombstoned lecture prefixes is purged again; expired idempotency keys go.
     """
     policy = ports.policy
@@ -41,7 +42,11 @@ async def sweep_once(ports: Ports) -> SweepReport:
         await uow.commit()
     for job in stale:
         job_event(job, status=job.status.value, reason="stale heartbeat")
-    await dispatch(ports, due, urgent=True)  # they have waited: ahead of new work
+    # Taken back or due for retry: they have waited, so ahead of new work (and a worker
+    # starts a few at once). A job dispatched long ago without a claim may have lost its
+    # message, or may still be waiting in a long queue: sent again behind the rest.
+    await dispatch(ports, [job for job in due if job.dispatched_at is None], urgent=True)
+    await dispatch(ports, [job for job in due if job.dispatched_at is not None])
     purged = 0
     for prefix in prefixes:
         purged += await ports.blobs.delete_prefix(prefix)
