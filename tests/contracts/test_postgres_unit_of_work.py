@@ -250,3 +250,26 @@ async def test_committing_after_a_failed_statement_refuses_instead_of_losing_wor
             await uow.lectures.add(lecture("l1", course_id="missing"))
         with pytest.raises(RuntimeError, match="Cannot commit"):
             await uow.commit()
+
+
+async def test_marking_dispatched_skips_a_job_a_claim_holds_instead_of_waiting(
+    postgres_uow_factory: PostgresDatabase,
+) -> None:
+    # A claim batch and a dispatch record that waited for each other's rows, taken in
+    # different orders, deadlocked (Postgres aborts one after deadlock_timeout).
+    async with postgres_uow_factory() as uow:
+        for name in ("held", "free"):
+            await uow.jobs.add(job(name, lecture_id=f"l-{name}"))
+        await uow.commit()
+    async with postgres_uow_factory() as claiming:
+        assert await claiming.jobs.claim(["held"], worker="w", now=T0)  # row locked, open
+        async with postgres_uow_factory() as marking:
+            await asyncio.wait_for(
+                marking.jobs.mark_dispatched([job("held"), job("free")], now=T0), timeout=5
+            )
+            await marking.commit()
+        await claiming.commit()
+    async with postgres_uow_factory(read_only=True) as uow:
+        held, free = await uow.jobs.get("held"), await uow.jobs.get("free")
+    assert held is not None and held.dispatched_at is None and held.attempts == 1
+    assert free is not None and free.dispatched_at == T0

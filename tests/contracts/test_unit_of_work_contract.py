@@ -267,10 +267,10 @@ async def test_due_for_dispatch_covers_undispatched_retries_and_lost_messages(
     async with uow_factory() as uow:
         await uow.jobs.add(job("never", lecture_id="a"))
         await uow.jobs.add(job("recent", lecture_id="b"))
-        await uow.jobs.mark_dispatched(job("recent", lecture_id="b"), now=T0)
+        await uow.jobs.mark_dispatched([job("recent", lecture_id="b")], now=T0)
         # The oldest job, but a lost message's suspect: it goes after the recoveries.
         await uow.jobs.add(job("old", lecture_id="c", at=T0 - timedelta(minutes=10)))
-        await uow.jobs.mark_dispatched(job("old", lecture_id="c"), now=T0 - timedelta(minutes=5))
+        await uow.jobs.mark_dispatched([job("old", lecture_id="c")], now=T0 - timedelta(minutes=5))
         await uow.jobs.add(job("later", lecture_id="d"))
         lease = await claim_one(uow, "later", worker="w", now=T0)
         assert lease is not None

@@ -322,8 +322,7 @@ def test_a_message_lost_in_a_redis_restart_is_dispatched_again(
                     again is not None
                     and parse_time(again) > parse_time(first)
                     and any(
-                        job_id.encode() in m
-                        for m in messages_in(broker.url, namespace, "pegasus")
+                        job_id.encode() in m for m in messages_in(broker.url, namespace, "pegasus")
                     )
                 )
 

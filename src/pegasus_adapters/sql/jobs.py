@@ -201,11 +201,26 @@ class SqlJobRepository:
             self._s, select=_T_JOB_COLUMNS, table="jobs", filters=filters, page=page, to_record=_job
         )
 
-    async def mark_dispatched(self, job: Job, *, now: datetime) -> None:
+    async def mark_dispatched(self, jobs: Sequence[Job], *, now: datetime) -> None:
+        if not jobs:
+            return
+        params: dict[str, Any] = {"now": now}
+        tuples = []
+        for index, job in enumerate(jobs):
+            params |= {f"j{index}": job.id, f"a{index}": job.attempts}
+            tuples.append(f"(:j{index}, CAST(:a{index} AS INTEGER))")
+        # Postgres: rows another transaction holds (a claim) are skipped, never waited for.
+        # SQLite has one writer at a time and no row locks.
+        ids = ", ".join(f":j{index}" for index in range(len(jobs)))
+        free = (
+            f"AND id IN (SELECT id FROM jobs WHERE id IN ({ids}) FOR UPDATE SKIP LOCKED) "
+            if self._writable_ctes
+            else ""
+        )
         await self._s.execute(
-            "UPDATE jobs SET dispatched_at = :now "
-            "WHERE id = :id AND status = 'queued' AND attempts = :attempts",
-            {"id": job.id, "attempts": job.attempts, "now": now},
+            "UPDATE jobs SET dispatched_at = :now WHERE status = 'queued' "
+            f"{free}AND (id, attempts) IN (VALUES {', '.join(tuples)})",
+            params,
         )
 
     async def claim(
@@ -221,6 +236,16 @@ class SqlJobRepository:
             f"WHERE id IN ({', '.join(names)}) AND status = 'queued' "
             f"AND (retry_at IS NULL OR retry_at <= :now) RETURNING {_JOB_COLUMNS}"
         )
+        if self._writable_ctes:
+            # Postgres locks the rows of a multi-row UPDATE in its plan's scan order: two
+            # claim batches sharing ids (duplicate messages) could deadlock. Locked in id
+            # order first, they cannot.
+            claim = claim.replace(
+                f"WHERE id IN ({', '.join(names)})",
+                f"WHERE id IN (SELECT id FROM jobs WHERE id IN ({', '.join(names)}) "
+                "ORDER BY id FOR UPDATE)",
+                1,
+            )
         params = {**values, "now": now, "worker": worker}
         if self._writable_ctes:
             rows = await self._s.fetch_values(

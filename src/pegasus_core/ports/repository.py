@@ -133,10 +133,14 @@ class JobRepository(Protocol):
         """Return a page of jobs matching every given filter."""
         ...
 
-    async def mark_dispatched(self, job: Job, *, now: datetime) -> None:
-        """Record that the job was handed to the queue, unless it was claimed since.
+    async def mark_dispatched(self, jobs: Sequence[Job], *, now: datetime) -> None:
+        """Record that the jobs were handed to the queue, unless claimed since.
 
         A fast runner may finish an attempt before this write; its attempts then moved on.
+        Never waits for a row another transaction holds (a claim under way): such a job is
+        left as it was, which at worst dispatches it once more later, never loses it.
+        Waiting there could deadlock with a claim batch locking the same rows in another
+        order.
         """
         ...
 

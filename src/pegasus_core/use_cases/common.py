@@ -92,7 +92,5 @@ async def dispatch(ports: Ports, jobs: Iterable[Job], *, urgent: bool = False) -
     if not dispatched:
         return
     async with ports.uow() as uow:
-        now = ports.clock.now()
-        for job in dispatched:
-            await uow.jobs.mark_dispatched(job, now=now)
+        await uow.jobs.mark_dispatched(dispatched, now=ports.clock.now())
         await uow.commit()
