@@ -7,6 +7,8 @@ replaces any child that dies; a child exits when its supervisor dies.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import io
 import logging
 import os
 import signal
@@ -76,6 +78,25 @@ class PegasusLifecycle(Middleware):
             loop_thread.run_coroutine(self._close())
 
 
+def _log_task_stacks() -> None:
+    """Log where every task of the worker's event loop is waiting (`kill -USR1 <pid>`).
+
+    A job that runs for far longer than it should, still heartbeating, is a task waiting
+    for something: this says what, without stopping the process.
+    """
+    loop_thread = get_event_loop_thread()
+    if loop_thread is None:
+        return
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop_thread.loop):
+            stack = io.StringIO()
+            task.print_stack(file=stack)
+            log.warning("task %s:\n%s", task.get_name(), stack.getvalue())
+
+    loop_thread.loop.call_soon_threadsafe(dump)
+
+
 def run_worker(settings: Settings, *, threads: int) -> None:
     """Consume run_job messages with `threads` threads until SIGTERM or the parent dies."""
     broker, *_ = setup_broker(settings, PegasusLifecycle(settings))
@@ -83,6 +104,7 @@ def run_worker(settings: Settings, *, threads: int) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, lambda *_: _log_task_stacks())
     parent = os.getppid()
     worker.start()
     log.info("worker process %s consuming with %s threads", os.getpid(), threads)

@@ -4,16 +4,18 @@ own Pegasus, not on one the same process opened to dispatch. Real Postgres and R
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from pathlib import Path
 
 import dramatiq
 import psycopg
+import pytest
 
 from pegasus_adapters.bootstrap import open_pegasus
 from pegasus_adapters.dramatiq_queue import QUEUES, Dispatcher, setup_broker
-from pegasus_adapters.dramatiq_worker import PegasusLifecycle
+from pegasus_adapters.dramatiq_worker import PegasusLifecycle, _log_task_stacks
 from pegasus_adapters.settings import Settings
 from tests.audio_fixtures import make_speech_clip
 from tests.conftest import REDIS_URL, require_redis
@@ -39,7 +41,7 @@ def _completed(conninfo: str) -> int:
 
 
 async def test_messages_taken_while_pegasus_opens_wait_for_it_and_run(
-    postgres_conninfo: str, tmp_path: Path
+    postgres_conninfo: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     await require_redis()
     settings = Settings(
@@ -71,6 +73,11 @@ async def test_messages_taken_while_pegasus_opens_wait_for_it_and_run(
             # They ran on the worker's Pegasus: the submitter's was never its handler.
             assert Dispatcher.handler is not None
             assert Dispatcher.handler != submitter.run_job
+            # What `kill -USR1` does: every task of the worker's loop logs its stack.
+            with caplog.at_level(logging.WARNING, logger="pegasus.worker"):
+                _log_task_stacks()
+                await asyncio.sleep(0.5)
+            assert any("pegasus-sweep" in r.getMessage() for r in caplog.records)
     finally:
         worker.stop(timeout=10_000)  # in finally: its threads would outlive the test
         broker.flush_all()
