@@ -12,7 +12,13 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from pegasus_adapters.bootstrap import configure_logging, open_pegasus, run_worker_supervisor
+from pegasus_adapters.bootstrap import (
+    IO_BOUND_WORKER_THREADS,
+    OFFLINE_WORKER_THREADS,
+    configure_logging,
+    open_pegasus,
+    run_worker_supervisor,
+)
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.errors import (
     ConfigError,
@@ -29,6 +35,8 @@ from pegasus_core.pegasus import Pegasus
 
 __all__ = [
     "EXIT_CODES",
+    "IO_BOUND_WORKER_THREADS",
+    "OFFLINE_WORKER_THREADS",
     "CliState",
     "cli",
     "configure_logging",

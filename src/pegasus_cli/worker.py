@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
-from pegasus_adapters.bootstrap import IO_BOUND_WORKER_THREADS, OFFLINE_WORKER_THREADS
-from pegasus_cli.main import CliState, configure_logging, fail, run_worker_supervisor
+from pegasus_cli.main import (
+    IO_BOUND_WORKER_THREADS,
+    OFFLINE_WORKER_THREADS,
+    CliState,
+    configure_logging,
+    fail,
+    run_worker_supervisor,
+)
 from pegasus_core.errors import PegasusError
 
 pass_state = click.make_pass_decorator(CliState)
