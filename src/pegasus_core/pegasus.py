@@ -25,7 +25,7 @@ from pegasus_core.use_cases import (
     submit,
 )
 from pegasus_core.use_cases.runner import JobRunner
-from pegasus_core.use_cases.sweep import SweepReport, sweep_once
+from pegasus_core.use_cases.sweep import SweepReport, keep_up, recover, sweep_once
 
 
 class Pegasus:
@@ -230,8 +230,16 @@ class Pegasus:
         await self._runner.run(job_id)
 
     async def sweep(self) -> SweepReport:
-        """Run one sweep pass."""
+        """Run one whole sweep pass: recovery, then upkeep."""
         return await sweep_once(self.ports)
+
+    async def recover(self) -> SweepReport:
+        """Run the sweep's recovery half: take back stale jobs, dispatch undispatched ones."""
+        return await recover(self.ports)
+
+    async def keep_up(self) -> SweepReport:
+        """Run the sweep's upkeep half: re-dispatch lost-message suspects, purge, expire."""
+        return await keep_up(self.ports)
 
     # Artifacts and exports
     async def list_artifacts(

@@ -222,6 +222,27 @@ async def test_stale_jobs_are_taken_back_and_the_old_lease_is_fenced_off(
     ]
 
 
+async def test_the_oldest_running_heartbeat_says_when_a_job_can_next_turn_stale(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        for name in ("a", "b", "c"):
+            await uow.jobs.add(job(name, lecture_id=f"l-{name}"))
+        assert await uow.jobs.oldest_heartbeat() is None  # nothing runs
+        a = await claim_one(uow, "a", worker="w1", now=T0)
+        b = await claim_one(uow, "b", worker="w1", now=T0 + timedelta(seconds=2))
+        await uow.commit()
+    assert a is not None and b is not None
+    async with uow_factory() as uow:
+        assert await uow.jobs.oldest_heartbeat() == T0
+        assert await uow.jobs.heartbeat(a, now=T0 + timedelta(seconds=3), progress=None)
+        assert await uow.jobs.oldest_heartbeat() == T0 + timedelta(seconds=2)
+        assert await uow.jobs.finish(b, status=JobStatus.COMPLETED, now=T0)
+        # Only running jobs count: a finished job's old heartbeat is no one's.
+        assert await uow.jobs.oldest_heartbeat() == T0 + timedelta(seconds=3)
+        await uow.commit()
+
+
 async def test_claims_completions_and_attempts_go_in_batches_each_fenced(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

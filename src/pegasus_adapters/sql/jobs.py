@@ -364,13 +364,18 @@ class SqlJobRepository:
         )
 
     async def take_back_stale(self, *, stale_before: datetime, now: datetime) -> builtins.list[Job]:
+        stale = "status = 'running' AND heartbeat_at < :stale_before"
+        if self._writable_ctes:
+            # Postgres: a row another transaction holds (the other processes' sweeps take
+            # back the same rows at the same moment) is skipped, never waited for: that
+            # sweep takes it back, and this one does not queue behind its transaction.
+            stale = f"id IN (SELECT id FROM jobs WHERE {stale} FOR UPDATE SKIP LOCKED)"
         rows = await self._s.fetch_values(
             "UPDATE jobs SET "
             "status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, "
             "error = CASE WHEN attempts >= max_attempts THEN 'Worker lost.' ELSE error END, "
             "finished_at = CASE WHEN attempts >= max_attempts THEN :now ELSE NULL END, "
-            "dispatched_at = NULL, updated_at = :now "
-            f"WHERE status = 'running' AND heartbeat_at < :stale_before RETURNING {_JOB_COLUMNS}",
+            f"dispatched_at = NULL, updated_at = :now WHERE {stale} RETURNING {_JOB_COLUMNS}",
             {"stale_before": stale_before, "now": now},
         )
         jobs = [_job(row) for row in rows]
@@ -382,6 +387,12 @@ class SqlJobRepository:
                 {"id": job.id, "attempt": job.attempts, "now": now, "heartbeat": job.heartbeat_at},
             )
         return jobs
+
+    async def oldest_heartbeat(self) -> datetime | None:
+        rows = await self._s.fetch(
+            "SELECT MIN(heartbeat_at) AS oldest FROM jobs WHERE status = 'running'"
+        )
+        return to_datetime(rows[0]["oldest"])
 
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100

@@ -194,6 +194,13 @@ class JobRepository(Protocol):
         """
         ...
 
+    async def oldest_heartbeat(self) -> datetime | None:
+        """Return the oldest heartbeat of the running jobs (None when none runs).
+
+        The next job that can turn stale is the one with that heartbeat, if it stops.
+        """
+        ...
+
     async def due_for_dispatch(
         self, *, now: datetime, redispatch_before: datetime, limit: int = 100
     ) -> builtins.list[Job]:
