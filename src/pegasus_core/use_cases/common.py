@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
@@ -70,25 +71,32 @@ def job_event(job: Job, *, status: str, attempt: int | None = None, **extra: obj
 async def dispatch(ports: Ports, jobs: Iterable[Job], *, urgent: bool = False) -> None:
     """Hand committed queued jobs to the queue and record when (in one transaction).
 
-    A queue that is down leaves the job queued and undispatched: the sweep dispatches it later,
-    so the write that created it still succeeds.
+    The jobs are handed over together, in order: a queue that batches its sends (Dramatiq)
+    sends them in one go, so a sweep that dispatches a hundred jobs does not make its next
+    take-back wait behind a hundred round trips. A queue that is down leaves the job queued
+    and undispatched: the sweep dispatches it later, so the write that created it still
+    succeeds.
     """
+    jobs = list(jobs)
+    outcomes = await asyncio.gather(
+        *(ports.queue.dispatch(job.id, urgent=urgent) for job in jobs), return_exceptions=True
+    )
     dispatched = []
-    for job in jobs:
-        try:
-            await ports.queue.dispatch(job.id, urgent=urgent)
-        except UnavailableError as exc:
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(outcome, UnavailableError):
             # Expected from a queue that never dispatches (the CLI without --wait).
             level = logging.DEBUG if ports.queue.kind == "deferred" else logging.WARNING
             log.log(
                 level,
                 "dispatch of job %s deferred: %s",
                 job.id,
-                exc,
+                outcome,
                 extra={"job_id": job.id, "lecture_id": job.lecture_id},
             )
-            continue
-        dispatched.append(job)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            dispatched.append(job)
     if not dispatched:
         return
     async with ports.uow() as uow:
