@@ -11,6 +11,8 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import dramatiq
 import redis
@@ -37,6 +39,7 @@ QUEUES = {QUEUE_NAME, URGENT_QUEUE_NAME}
 REDIS_TIMEOUT_SEC = 1.0
 
 Handler = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 OPEN_TIMEOUT_SEC = 60.0  # how long a message taken at start waits for Pegasus to open
 
 
@@ -151,14 +154,16 @@ class DramatiqJobQueue:
     one per job: on the jobs benchmark a hop per dispatch cost more CPU than the send itself.
 
     In a worker process (run_locally), an urgent dispatch (the sweep's recoveries) that
-    reached Redis is also started at once on this process's loop, a few at a time: a
-    taken-back job then resumes without waiting for a free worker thread. Whichever copy
-    claims first runs; the other is dropped by the conditional claim. With the queue down,
-    nothing runs: the job waits in the database like any other.
+    reached Redis is also started at once on this process's loop: a taken-back job then
+    resumes without waiting for a free worker thread, which on a loaded machine can take
+    seconds. Whichever copy claims first runs; the other is dropped by the conditional
+    claim. With the queue down, nothing runs: the job waits in the database like any other.
     """
 
     kind = "dramatiq"
-    LOCAL_RECOVERIES = 4
+    # Recoveries are what dead processes were running and retries whose time has come: a
+    # handful at once. The bound only keeps a burst from piling onto one process.
+    LOCAL_RECOVERIES = 16
     MAX_BATCH = 256  # sends in one thread hop: about 30 ms of Redis round trips
 
     def __init__(self, broker: RedisBroker, actor: Actor, urgent_actor: Actor) -> None:
@@ -166,6 +171,8 @@ class DramatiqJobQueue:
         self.run_locally = False
         self._handler: Handler | None = None
         self._local: set[asyncio.Future[None]] = set()
+        # One thread per batch in flight (normal and urgent sends) and one for health checks.
+        self._threads = ThreadPoolExecutor(max_workers=3, thread_name_prefix="pegasus-redis")
         self._sends = {
             urgent: GroupCommit[str, None](
                 functools.partial(self._send_batch, urgent_actor if urgent else actor),
@@ -174,11 +181,19 @@ class DramatiqJobQueue:
             for urgent in (False, True)
         }
 
-    @staticmethod
-    async def _send_batch(actor: Actor, job_ids: Sequence[str]) -> list[BaseException | None]:
+    async def _in_thread(self, func: Callable[[], T]) -> T:
+        """Run a blocking Redis call on the queue's own threads, with the queue's timeout.
+
+        Not the loop's default executor: there, file I/O of running jobs could make a
+        recovery's dispatch or a health check wait its turn.
+        """
+        loop = asyncio.get_running_loop()
         return await asyncio.wait_for(
-            asyncio.to_thread(_send_each, actor, job_ids), timeout=2 * REDIS_TIMEOUT_SEC
+            loop.run_in_executor(self._threads, func), timeout=2 * REDIS_TIMEOUT_SEC
         )
+
+    async def _send_batch(self, actor: Actor, job_ids: Sequence[str]) -> list[BaseException | None]:
+        return await self._in_thread(functools.partial(_send_each, actor, job_ids))
 
     def bind(self, handler: Handler) -> None:
         """Run local recoveries with handler (see run_locally).
@@ -200,9 +215,7 @@ class DramatiqJobQueue:
 
     async def check(self) -> None:
         try:
-            await asyncio.wait_for(
-                asyncio.to_thread(self._broker.client.ping), timeout=2 * REDIS_TIMEOUT_SEC
-            )
+            await self._in_thread(self._broker.client.ping)
         except (redis.RedisError, OSError, TimeoutError) as exc:
             raise UnavailableError("The job queue is unavailable.") from exc
 
@@ -212,3 +225,4 @@ class DramatiqJobQueue:
             task.cancel()
         await asyncio.gather(*self._local, return_exceptions=True)
         await asyncio.to_thread(self._broker.close)
+        self._threads.shutdown(wait=False)
