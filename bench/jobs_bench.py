@@ -13,13 +13,13 @@ the job machinery alone is measured; `--stage scripted` runs a real transcriptio
 Target: jobs/s at least 50% of the baseline's messages/s. Both also report this process's
 CPU milliseconds per item, which a busy machine disturbs less than the rates.
 
-T defaults to `pegasus worker`'s own default for engines that wait on I/O (16; the no-op
+T defaults to `pegasus worker`'s own default for engines that wait on I/O (32; the no-op
 stage stands for such work); the bare actor's rate hardly changes with T.
 
 Rounds (default 3) each measure the three back to back on fresh messages and jobs; the
 median round's ratio is judged, since this machine's speed drifts by more within a minute.
 
-Run: .venv/bin/python bench/jobs_bench.py [--jobs 2000] [--rounds 3] [--threads 16]
+Run: .venv/bin/python bench/jobs_bench.py [--jobs 2000] [--rounds 3] [--threads 32]
                                           [--stage no-op|scripted]
 Needs the machine's Postgres (PEGASUS_TEST_POSTGRES_URL) and Redis (PEGASUS_TEST_REDIS_URL).
 """

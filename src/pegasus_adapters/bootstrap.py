@@ -40,9 +40,10 @@ __all__ = ["configure_logging", "open_pegasus", "run_worker_supervisor"]
 # job's coroutine runs on the process's event loop, and jobs whose engines wait on I/O
 # (OpenAI, S3) can run many at once: then the claims and completions of jobs that finish
 # together share a transaction (on the jobs benchmark, 16 threads took about 20% less CPU
-# per job than 8). The offline engine is CPU-bound: more jobs than its process pool can
-# run would only wait for it, their time limits (scaled to the audio) running meanwhile.
-IO_BOUND_WORKER_THREADS = 16
+# per job than 8, and 32 ran 14-28% more jobs per second than 16; 64 no more than 32).
+# The offline engine is CPU-bound: more jobs than its process pool can run would only
+# wait for it, their time limits (scaled to the audio) running meanwhile.
+IO_BOUND_WORKER_THREADS = 32
 OFFLINE_WORKER_THREADS = 4
 
 

@@ -36,8 +36,8 @@ def test_an_api_key_selects_the_openai_engines() -> None:
 
 def test_workers_run_fewer_jobs_at_once_with_the_cpu_bound_offline_engine() -> None:
     assert default_worker_threads(load_settings({})) == 4
-    assert default_worker_threads(load_settings({"OPENAI_API_KEY": "sk-test"})) == 16
-    assert default_worker_threads(load_settings({"PLC_TRANSCRIBER": "scripted"})) == 16
+    assert default_worker_threads(load_settings({"OPENAI_API_KEY": "sk-test"})) == 32
+    assert default_worker_threads(load_settings({"PLC_TRANSCRIBER": "scripted"})) == 32
 
 
 def test_every_problem_is_reported_at_once_one_line_per_variable() -> None:
