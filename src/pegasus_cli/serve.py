@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import sys
 import tempfile
+from typing import TYPE_CHECKING
 
 import click
 
+from pegasus_cli.listeners import REUSE_PORT, per_process_listener
 from pegasus_cli.main import CliState, configure_logging, fail
-from pegasus_core.errors import PegasusError
+from pegasus_core.errors import PegasusError, UnavailableError
+
+if TYPE_CHECKING:
+    from uvicorn import Config
 
 pass_state = click.make_pass_decorator(CliState)
+log = logging.getLogger("pegasus.serve")
 
 
 @click.command()
@@ -27,6 +36,8 @@ pass_state = click.make_pass_decorator(CliState)
 def serve(state: CliState, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (settings are validated before the server starts)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     try:
         state.settings  # noqa: B018 - validate before the server starts its workers
@@ -36,8 +47,8 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its samples here; /metrics sums them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pegasus-metrics-")
-    uvicorn.run(
-        "pegasus_http.app:create_app",
+    config = uvicorn.Config(
+        "pegasus_http.app:create_server_app",
         factory=True,
         host=host,
         port=port,
@@ -47,6 +58,27 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         proxy_headers=False,  # X-Forwarded-For is judged by PLC_TRUSTED_PROXIES, not uvicorn
         timeout_graceful_shutdown=10,
     )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
+        return
+    # uvicorn's supervisor (health checks, restarts, signals), with a listening socket per
+    # worker where the platform allows: see pegasus_cli.listeners.
+    Multiprocess(config, sockets=[_listener(config)]).run()
+
+
+def _listener(config: Config) -> socket.socket:
+    if REUSE_PORT is None:
+        return config.bind_socket()  # one socket, shared by the workers
+    try:
+        listener = per_process_listener(config.host, config.port)
+    except OSError as exc:
+        fail(UnavailableError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}."))
+    host, port = listener.getsockname()[:2]
+    log.info("serving on http://%s:%s, a listening socket per worker", host, port)
+    return listener
 
 
 COMMANDS = (serve,)

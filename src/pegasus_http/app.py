@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from pegasus_adapters.bootstrap import open_pegasus
+from pegasus_adapters.bootstrap import configure_logging, open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
@@ -72,6 +72,16 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
         debug=False,
         logging_config=None,  # the process configures logging (JSON lines under serve)
     )
+
+
+def create_server_app() -> Litestar:
+    """create_app for a `pegasus serve` process: JSON log lines first.
+
+    uvicorn starts its worker processes afresh (spawn): they inherit no logging set-up, and
+    without this would drop their access lines and job events.
+    """
+    configure_logging(json=True)
+    return create_app()
 
 
 def security_policy(settings: Settings) -> SecurityPolicy:

@@ -99,3 +99,59 @@ def test_several_server_processes_share_the_database_and_aggregate_metrics(
         assert sum(served_reads) == 20  # summed over both processes
         ready = json.loads(urllib.request.urlopen(f"{base}/health/ready").read())
         assert ready["status"] == "ok"
+
+
+def _tcp_sockets(port: int, state: str) -> set[int]:
+    """Return the inodes of the local IPv4 TCP sockets on port in state ('0A' listening,
+    '01' established), read from /proc/net/tcp."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+            inodes.add(int(fields[9]))
+    return inodes
+
+
+def _owners(inodes: set[int]) -> dict[int, set[int]]:
+    """Map each process holding one of the socket inodes to the inodes it holds."""
+    owners: dict[int, set[int]] = {}
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            links = [link.readlink().name for link in fd_dir.iterdir()]
+        except OSError:
+            continue  # gone, or not ours to read
+        held = {int(name[8:-1]) for name in links if name.startswith("socket:[")} & inodes
+        if held:
+            owners[int(fd_dir.parent.name)] = held
+    return owners
+
+
+def test_each_server_process_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
+    # One socket shared by the workers lets the first to wake accept every waiting
+    # connection: kept alive, they can all end up on one worker (one core) for good.
+    storage = tmp_path / "storage"
+    with served(storage, workers=2) as base:
+        port = int(urlsplit(base).port or 0)
+        deadline = time.monotonic() + 30  # /health answers once the first worker listens
+        while len(listening := _tcp_sockets(port, "0A")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        owners = _owners(listening)
+        assert len(listening) == 2, owners
+        assert sorted(len(held) for held in owners.values()) == [1, 1], owners
+
+        connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+        try:
+            for conn in connections:
+                conn.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            for conn in connections:
+                assert conn.recv(65536).startswith(b"HTTP/1.1 200 ")
+            served_by = {pid: len(held) for pid, held in _owners(_tcp_sockets(port, "01")).items()}
+        finally:
+            for conn in connections:
+                conn.close()
+    # The kernel hashes each connection to a listener: all 32 on one would be 2 in 2**32.
+    assert set(served_by) == set(owners), served_by
+    assert sum(served_by.values()) == 32
+    # Both workers log their access lines (spawned afresh, they configure logging again).
+    log = (storage.parent / f"serve-{port}.log").read_text()
+    assert log.count('"message":"GET /health 200"') >= 32, log[-2000:]
