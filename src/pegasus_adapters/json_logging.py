@@ -11,7 +11,7 @@ import msgspec
 from pegasus_core.log_context import REQUEST_ID
 
 # Attributes every LogRecord has; anything else came in through `extra=`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
     "message",
     "asctime",
     "taskName",
@@ -36,10 +36,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        attributes = vars(record)
-        for key in sorted(attributes.keys() - _STANDARD):  # the extras, in a stable order
-            if not key.startswith("_"):
-                entry[key] = attributes[key]
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key[0] != "_":  # the extras, in the caller's order
+                entry[key] = value
         if entry.get("request_id") is None:
             entry["request_id"] = REQUEST_ID.get()
         if record.exc_info:

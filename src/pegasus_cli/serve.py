@@ -14,6 +14,7 @@ import click
 from pegasus_cli.listeners import REUSE_PORT, per_process_listener
 from pegasus_cli.main import CliState, configure_logging, fail
 from pegasus_core.errors import PegasusError, UnavailableError
+from pegasus_http.supervised import SUPERVISOR_ENV
 
 if TYPE_CHECKING:
     from uvicorn import Config
@@ -66,6 +67,7 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         return
     # uvicorn's supervisor (health checks, restarts, signals), with a listening socket per
     # worker where the platform allows: see pegasus_cli.listeners.
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     Multiprocess(config, sockets=[_listener(config)]).run()
 
 

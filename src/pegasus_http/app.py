@@ -25,6 +25,7 @@ from pegasus_http.routes_jobs import JobController
 from pegasus_http.routes_lectures import LectureController
 from pegasus_http.routes_misc import HealthController, PresetController, ReadinessController
 from pegasus_http.security import SecurityPolicy, security_middleware
+from pegasus_http.supervised import exit_with_supervisor
 
 
 def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None) -> Litestar:
@@ -78,9 +79,11 @@ def create_server_app() -> Litestar:
     """create_app for a `pegasus serve` process: JSON log lines first.
 
     uvicorn starts its worker processes afresh (spawn): they inherit no logging set-up, and
-    without this would drop their access lines and job events.
+    without this would drop their access lines and job events. A worker also ends when its
+    supervisor is gone (see pegasus_http.supervised).
     """
     configure_logging(json=True)
+    exit_with_supervisor()
     return create_app()
 
 

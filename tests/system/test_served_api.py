@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -126,15 +128,21 @@ def _owners(inodes: set[int]) -> dict[int, set[int]]:
     return owners
 
 
+def _listening(port: int, count: int) -> set[int]:
+    """Return the listening sockets on port once there are count (or after 30 s)."""
+    deadline = time.monotonic() + 30  # /health answers once the first worker listens
+    while len(listening := _tcp_sockets(port, "0A")) != count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return listening
+
+
 def test_each_server_process_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
     # One socket shared by the workers lets the first to wake accept every waiting
     # connection: kept alive, they can all end up on one worker (one core) for good.
     storage = tmp_path / "storage"
     with served(storage, workers=2) as base:
         port = int(urlsplit(base).port or 0)
-        deadline = time.monotonic() + 30  # /health answers once the first worker listens
-        while len(listening := _tcp_sockets(port, "0A")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        listening = _listening(port, 2)
         owners = _owners(listening)
         assert len(listening) == 2, owners
         assert sorted(len(held) for held in owners.values()) == [1, 1], owners
@@ -155,3 +163,18 @@ def test_each_server_process_listens_on_a_socket_of_its_own(tmp_path: Path) -> N
     # Both workers log their access lines (spawned afresh, they configure logging again).
     log = (storage.parent / f"serve-{port}.log").read_text()
     assert log.count('"message":"GET /health 200"') >= 32, log[-2000:]
+
+
+def test_server_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    with served(storage, workers=2) as base:
+        port = int(urlsplit(base).port or 0)
+        workers = set(_owners(_listening(port, 2)))
+        assert len(workers) == 2
+        supervisors = {int(Path(f"/proc/{pid}/stat").read_text().split()[3]) for pid in workers}
+        assert len(supervisors) == 1, supervisors
+        os.kill(supervisors.pop(), signal.SIGKILL)
+        # Left alone, the workers would go on serving and hold the port.
+        assert _listening(port, 0) == set()
+    log = (storage.parent / f"serve-{port}.log").read_text()
+    assert log.count("is gone; shutting down") == 2, log[-2000:]
