@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.system.cli_runner import stored_files
+from tests.system.cli_runner import cli_env, pegasus_cmd, stored_files
 from tests.system.served import served
 
 pytestmark = pytest.mark.slow
@@ -178,3 +179,28 @@ def test_server_workers_end_when_their_supervisor_is_killed(tmp_path: Path) -> N
         assert _listening(port, 0) == set()
     log = (storage.parent / f"serve-{port}.log").read_text()
     assert log.count("is gone; shutting down") == 2, log[-2000:]
+
+
+def test_a_second_server_on_a_taken_port_is_refused_in_one_line(tmp_path: Path) -> None:
+    # With SO_REUSEPORT a second server of the same user could otherwise join the first's
+    # listeners and take a share of its connections.
+    storage = tmp_path / "storage"
+    with served(storage, workers=2) as base:
+        port = str(urlsplit(base).port)
+        for workers in ("2", "1"):
+            second = subprocess.run(
+                pegasus_cmd("serve", "--port", port, "--workers", workers),
+                env=cli_env(storage),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert second.returncode != 0, second
+            assert "Traceback" not in second.stderr, second.stderr
+            if workers == "2":
+                assert second.stderr == (
+                    f"pegasus: unavailable: Cannot listen on 127.0.0.1:{port}: "
+                    "Address already in use.\n"
+                )
+        assert len(_listening(int(port), 2)) == 2  # the first server's, and no others
