@@ -77,7 +77,11 @@ def _listener(config: Config) -> socket.socket:
     try:
         listener = per_process_listener(config.host, config.port)
     except OSError as exc:
-        fail(UnavailableError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}."))
+        fail(
+            UnavailableError(
+                f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}."
+            )
+        )
     host, port = listener.getsockname()[:2]
     log.info("serving on http://%s:%s, a listening socket per worker", host, port)
     return listener
