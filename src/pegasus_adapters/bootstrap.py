@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pegasus_adapters.json_logging import configure_logging
+from pegasus_adapters.json_logging import JsonLineWriter, configure_logging
 from pegasus_adapters.settings import Settings
 from pegasus_core.artifacts import ExportType
 from pegasus_core.context import Ports
@@ -33,7 +33,7 @@ from pegasus_core.rendering import (
 
 log = logging.getLogger("pegasus")
 
-__all__ = ["configure_logging", "open_pegasus", "run_worker_supervisor"]
+__all__ = ["JsonLineWriter", "configure_logging", "open_pegasus", "run_worker_supervisor"]
 
 
 # Jobs a worker process runs at once, by default. A Dramatiq thread only waits while its

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
+from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 import msgspec
 
@@ -19,14 +22,28 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
 }
 
 
+class _IsoTime:
+    """Format a time.time() value as `2026-01-31T12:00:00.123Z`."""
+
+    def __init__(self) -> None:
+        # Many lines share a second (an access line per request): format it once.
+        self._second = -1
+        self._second_text = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """Format records as JSON: time, level, logger, message, request_id and extras."""
 
     def __init__(self) -> None:
         super().__init__()
-        # Many records share a second (an access line per request): format it once.
-        self._second = -1
-        self._second_text = ""
+        self._time = _IsoTime()
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as one line of JSON."""
@@ -45,16 +62,59 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return msgspec.json.encode(entry, enc_hook=str).decode()
 
-    def _time(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+
+class JsonLineWriter:
+    """Writes batches of one logger's INFO lines, shaped as JsonFormatter's, to a handler.
+
+    For lines a service queues as it goes (the access lines of pegasus_http.request_log):
+    a batch costs one encode per line and one write, where `logging` costs a LogRecord, a
+    handler dispatch and a write per line. The batch goes to the handler's stream under
+    the handler's lock, so lines of other loggers never land inside it. The caller checks
+    the logger's level.
+    """
+
+    def __init__(self, handler: logging.StreamHandler[TextIO], logger: str) -> None:
+        self._handler = handler
+        self._logger = logger
+        self._time = _IsoTime()
+
+    def __call__(self, lines: Iterable[tuple[float, str, Mapping[str, object]]]) -> None:
+        """Write lines given as (time.time() when logged, message, fields in their order)."""
+        text = [
+            msgspec.json.encode(
+                {
+                    "time": self._time(created),
+                    "level": "info",
+                    "logger": self._logger,
+                    "message": message,
+                    **fields,
+                },
+                enc_hook=str,
+            ).decode()
+            for created, message, fields in lines
+        ]
+        if not text:
+            return
+        text.append("")  # the last line's newline
+        handler = self._handler
+        handler.acquire()
+        try:
+            # A closed or broken stream (a shut pipe) loses the batch, as it would the lines
+            # written one at a time.
+            with contextlib.suppress(OSError, ValueError):
+                handler.stream.write(handler.terminator.join(text))
+                handler.stream.flush()
+        finally:
+            handler.release()
 
 
-def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
-    """Send logs to stderr, as JSON lines (services) or plain text (the CLI)."""
+def configure_logging(
+    *, level: int = logging.INFO, json: bool = True
+) -> logging.StreamHandler[TextIO]:
+    """Send logs to stderr, as JSON lines (services) or plain text (the CLI).
+
+    Returns the handler, which every logger reaches through the root logger.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
@@ -74,3 +134,4 @@ def configure_logging(*, level: int = logging.INFO, json: bool = True) -> None:
     # export it subsets a font for: noise at service log levels.
     for noisy in ("psycopg.pool", "fontTools"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    return handler

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from pegasus_adapters.bootstrap import configure_logging, open_pegasus
+from pegasus_adapters.bootstrap import JsonLineWriter, configure_logging, open_pegasus
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
@@ -18,6 +19,7 @@ from pegasus_http.idempotency import idempotency_middleware
 from pegasus_http.metrics import MetricsController
 from pegasus_http.observe import observe_middleware
 from pegasus_http.problems import EXCEPTION_HANDLERS
+from pegasus_http.request_log import LineWriter, RequestLog
 from pegasus_http.routes_artifacts import ArtifactController, ExportController
 from pegasus_http.routes_courses import CourseController
 from pegasus_http.routes_ingest import IngestController
@@ -28,11 +30,21 @@ from pegasus_http.security import SecurityPolicy, security_middleware
 from pegasus_http.supervised import exit_with_supervisor
 
 
-def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None) -> Litestar:
-    """Build the API. With pegasus=None the app's lifespan opens one from settings."""
+def create_app(
+    pegasus: Pegasus | None = None,
+    settings: Settings | None = None,
+    *,
+    access_lines: LineWriter | None = None,
+) -> Litestar:
+    """Build the API. With pegasus=None the app's lifespan opens one from settings.
+
+    access_lines, when given, writes the batches of access lines (see RequestLog); else they
+    go through `logging`.
+    """
     settings = settings or (Settings() if pegasus is not None else load_settings())
     policy = security_policy(settings)
     rate_limiter = _LateRateLimiter()
+    requests = RequestLog(access_lines)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -64,11 +76,13 @@ def create_app(pegasus: Pegasus | None = None, settings: Settings | None = None)
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
-            observe_middleware,
+            observe_middleware(requests),
             security_middleware(policy, rate_limiter),
             idempotency_middleware,
         ],
         lifespan=[lifespan],
+        on_shutdown=[requests.flush],
+        state=State({"requests": requests}),
         openapi_config=OpenAPIConfig(title="Pegasus", version="0.1.0", path="/schema"),
         debug=False,
         logging_config=None,  # the process configures logging (JSON lines under serve)
@@ -82,9 +96,9 @@ def create_server_app() -> Litestar:
     without this would drop their access lines and job events. A worker also ends when its
     supervisor is gone (see pegasus_http.supervised).
     """
-    configure_logging(json=True)
+    handler = configure_logging(json=True)
     exit_with_supervisor()
-    return create_app()
+    return create_app(access_lines=JsonLineWriter(handler, "pegasus.access"))
 
 
 def security_policy(settings: Settings) -> SecurityPolicy:

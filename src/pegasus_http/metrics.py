@@ -6,7 +6,6 @@ writes its samples there and /metrics aggregates them all.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from litestar import Controller, Response, get
@@ -21,8 +20,6 @@ from prometheus_client import (
 )
 
 from pegasus_http.dependencies import AnyRequest, facade
-
-access = logging.getLogger("pegasus.access")
 
 REQUESTS = Counter(
     "pegasus_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
@@ -55,12 +52,8 @@ QUEUE_DEPTH = Gauge(
 _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
-def record_request(method: str, route: str, status: int, elapsed: float, request_id: str) -> None:
-    """Count and time an answered request under its route template; log its access line.
-
-    The line carries the request id itself, so a handler that formats later (a queue
-    handler, pytest's capture) still has it.
-    """
+def count_request(method: str, route: str, status: int, elapsed: float) -> None:
+    """Count and time an answered request under its route template."""
     key = (method, route, status)
     children = _children.get(key)
     if children is None:
@@ -70,27 +63,6 @@ def record_request(method: str, route: str, status: int, elapsed: float, request
         )
     children[0].inc()
     children[1].observe(elapsed)
-    if access.isEnabledFor(logging.INFO):
-        # handle(makeRecord(...)) is what info() does, minus the walk up the stack for the
-        # caller's file and line, which the JSON lines do not print.
-        access.handle(
-            access.makeRecord(
-                access.name,
-                logging.INFO,
-                __file__,
-                0,
-                "%s %s %s",
-                (method, route, status),
-                None,
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "request_id": request_id,
-                },
-            )
-        )
 
 
 class MetricsController(Controller):
@@ -103,6 +75,7 @@ class MetricsController(Controller):
     @get("/", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
     async def metrics(self, request: AnyRequest) -> Response[bytes]:
         """Return the metrics in Prometheus text format."""
+        request.app.state.requests.flush()  # this process's answered requests, counted now
         pegasus = facade(request)
         counts = await pegasus.job_counts()
         for (job_type, status), count in counts.items():

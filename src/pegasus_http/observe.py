@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pegasus_core.log_context import REQUEST_ID
-from pegasus_http.metrics import record_request
 from pegasus_http.request_ids import HEADER, choose_request_id
+from pegasus_http.request_log import RequestLog
 
 
-def observe_middleware(app: ASGIApp) -> ASGIApp:
-    """Give each HTTP request its id, then count, time and log its answer.
+def observe_middleware(requests: RequestLog) -> Callable[[ASGIApp], ASGIApp]:
+    """Return the middleware that gives each request its id, then counts, times and logs its answer.
 
     The id (the client's X-Request-Id if well formed, else a new UUID) goes into scope state
     (`request_id`), the log context and the response's X-Request-Id header. The answer is
-    counted and timed under its route template and logged as one access line, even when the
-    application raised. One layer wrapping `send` once: these used to be two middlewares.
+    counted and timed under its route template and logged as one access line, by requests
+    (in batches), even when the application raised. One layer wrapping `send` once: these
+    used to be two middlewares.
     """
+    return lambda app: _observed(app, requests)
 
+
+def _observed(app: ASGIApp, requests: RequestLog) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -50,7 +55,7 @@ def observe_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             route = scope.get("path_template") or "unmatched"
             elapsed = time.perf_counter() - started
-            record_request(scope["method"], route, status, elapsed, request_id)
+            requests.record(scope["method"], route, status, elapsed, request_id)
             REQUEST_ID.reset(token)
 
     return middleware
