@@ -110,6 +110,23 @@ async def test_ensure_course_never_changes_an_existing_title(
     assert course.created_at == T0
 
 
+async def test_a_course_exists_once_ensured_and_no_longer_once_deleted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert not await uow.courses.exists("c1")
+        await uow.courses.ensure("c1", title="Course", now=T0)
+        assert await uow.courses.exists("c1") and not await uow.courses.exists("c2")
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert await uow.courses.exists("c1")
+    async with uow_factory() as uow:
+        assert await uow.courses.delete("c1")
+        await uow.commit()
+    async with uow_factory(read_only=True) as uow:
+        assert not await uow.courses.exists("c1")
+
+
 async def test_lists_are_newest_first_with_ties_broken_by_id_and_exact_totals(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

@@ -89,6 +89,7 @@ def test_several_server_processes_share_the_database_and_aggregate_metrics(
         while http.get("/lectures/multi/progress").json()["overallStatus"] != "completed":
             assert time.monotonic() < deadline, "the lecture was not processed"
             time.sleep(0.5)
+
         def served_reads() -> float:
             # Summed over both processes; each counts its answers within a flush interval.
             metrics = http.get("/metrics").text

@@ -57,6 +57,10 @@ class SqlCourseRepository:
         )
         return _course(rows[0]) if rows else None
 
+    async def exists(self, course_id: str) -> bool:
+        rows = await self._s.fetch_values("SELECT 1 FROM courses WHERE id = :id", {"id": course_id})
+        return bool(rows)
+
     async def lock(self, course_id: str) -> None:
         # A no-op update: a row lock on Postgres (FOR UPDATE is not SQLite), and SQLite writers
         # hold the database's write lock from BEGIN IMMEDIATE anyway.

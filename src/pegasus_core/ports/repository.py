@@ -27,6 +27,10 @@ class CourseRepository(Protocol):
         """Return the course or None."""
         ...
 
+    async def exists(self, course_id: str) -> bool:
+        """Return whether the course exists: get() without counting its lectures."""
+        ...
+
     async def ensure(self, course_id: str, *, title: str, now: datetime) -> Course:
         """Create the course if it does not exist (never changing an existing title)."""
         ...

@@ -10,7 +10,7 @@ from pegasus_core.lectures import lecture_prefix
 from pegasus_core.ports.repository import UnitOfWork
 from pegasus_core.records import Record
 from pegasus_core.use_cases.common import require_lecture
-from pegasus_core.use_cases.queries import require_course
+from pegasus_core.use_cases.queries import require_course_exists
 
 
 class DeletedCounts(Record, frozen=True, kw_only=True):
@@ -104,7 +104,7 @@ async def delete_course(
     """Delete a course and all its lectures, atomically in the database; 404 if unknown."""
     parse_id(course_id, field="course_id")
     async with ports.uow() as uow:
-        await require_course(uow, course_id)
+        await require_course_exists(uow, course_id)
         deleted = {}
         for lecture in await uow.lectures.in_course(course_id):
             deleted[lecture.id] = await _delete_rows(ports, uow, lecture.id, course_id=course_id)

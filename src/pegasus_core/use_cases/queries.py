@@ -58,6 +58,12 @@ async def require_course(uow: UnitOfWork, course_id: str) -> Course:
     return course
 
 
+async def require_course_exists(uow: UnitOfWork, course_id: str) -> None:
+    """Raise CourseNotFoundError unless the course exists (without counting its lectures)."""
+    if not await uow.courses.exists(course_id):
+        raise CourseNotFoundError(course_id)
+
+
 async def get_lecture(ports: Ports, lecture_id: str) -> Lecture:
     """Return a lecture; 404 `Lecture not found.`."""
     parse_id(lecture_id, field="lecture_id")
@@ -103,7 +109,7 @@ async def list_threads(ports: Ports, course_id: str, page: PageRequest) -> Page[
     """List a course's threads; 404 if the course does not exist."""
     parse_id(course_id, field="course_id")
     async with ports.uow(read_only=True) as uow:
-        await require_course(uow, course_id)
+        await require_course_exists(uow, course_id)
         return await uow.threads.list(page, course_id=course_id)
 
 

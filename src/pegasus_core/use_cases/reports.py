@@ -19,7 +19,7 @@ from pegasus_core.progress import (
 )
 from pegasus_core.records import Record
 from pegasus_core.use_cases.common import require_lecture
-from pegasus_core.use_cases.queries import require_course
+from pegasus_core.use_cases.queries import require_course_exists
 
 
 class LectureProgress(Record, frozen=True, kw_only=True):
@@ -63,7 +63,7 @@ async def course_progress(
     """
     parse_id(course_id, field="course_id")
     async with ports.uow(read_only=True) as uow:
-        await require_course(uow, course_id)
+        await require_course_exists(uow, course_id)
         if not include_lectures:
             rollup = await uow.lectures.rollup(course_id)
             return _rolled_up(
