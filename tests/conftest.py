@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +59,27 @@ POSTGRES_URL = os.environ.get(
     "PEGASUS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("PEGASUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def queue_namespace() -> Iterator[str]:
+    """A Dramatiq namespace of the test's own on the machine's Redis, emptied afterwards.
+
+    Workers leave heartbeats, acks and message hashes under it, and they never expire.
+    """
+    import redis
+
+    namespace = f"test-{uuid.uuid4().hex}"
+    yield namespace
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # Redis did not answer: the test was skipped or failed on it, and wrote nothing
+    finally:
+        client.close()
 
 
 async def require_redis() -> None:

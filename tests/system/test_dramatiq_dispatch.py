@@ -5,7 +5,6 @@ batch stops trying at its first failure."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -20,15 +19,15 @@ from tests.conftest import REDIS_URL, require_redis
 from tests.processes import free_port
 
 
-def _queue(redis_url: str) -> tuple[DramatiqJobQueue, RedisBroker]:
-    settings = Settings(redis_url=redis_url, queue_namespace=f"test-dispatch-{uuid.uuid4().hex}")
+def _queue(redis_url: str, namespace: str) -> tuple[DramatiqJobQueue, RedisBroker]:
+    settings = Settings(redis_url=redis_url, queue_namespace=namespace)
     broker, actor, urgent = setup_broker(settings)
     return DramatiqJobQueue(broker, actor, urgent), broker
 
 
 @pytest.fixture
-def live() -> Iterator[tuple[DramatiqJobQueue, RedisBroker]]:
-    queue, broker = _queue(REDIS_URL)
+def live(queue_namespace: str) -> Iterator[tuple[DramatiqJobQueue, RedisBroker]]:
+    queue, broker = _queue(REDIS_URL, queue_namespace)
     yield queue, broker
     broker.flush_all()
     broker.close()
@@ -59,7 +58,7 @@ async def test_concurrent_dispatches_all_reach_redis_once_each(
 
 async def test_dispatches_to_an_unreachable_redis_all_fail_promptly() -> None:
     # A port nothing listens on: every connection is refused at once.
-    queue, broker = _queue(f"redis://127.0.0.1:{free_port()}/0")
+    queue, broker = _queue(f"redis://127.0.0.1:{free_port()}/0", "test-unreachable")
     try:
         outcomes = await asyncio.gather(
             *(queue.dispatch(f"job-{index}") for index in range(50)), return_exceptions=True

@@ -6,7 +6,6 @@ import asyncio
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -37,13 +36,13 @@ async def wait_done(app: Pegasus, job_ids: list[str], supervisor: subprocess.Pop
 
 
 async def test_five_lectures_of_a_course_share_one_thread_in_sequence_and_in_parallel(
-    postgres_conninfo: str, tmp_path: Path
+    postgres_conninfo: str, tmp_path: Path, queue_namespace: str
 ) -> None:
     await require_redis()
     from tests.audio_fixtures import make_speech_clip
 
     clip = make_speech_clip(tmp_path / "clip.wav", 2.0, "wav")
-    namespace = f"test-{uuid.uuid4().hex}"
+    namespace = queue_namespace
     storage = tmp_path / "storage"
     env = worker_env(postgres_conninfo, namespace, storage)
     env["PLC_GENERATOR"] = "offline"  # keyword-overlap matching

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,13 +89,13 @@ def children_of(pid: int) -> list[int]:
 
 
 async def test_jobs_survive_three_killed_workers_without_overlap_or_loss(
-    postgres_conninfo: str, tmp_path: Path
+    postgres_conninfo: str, tmp_path: Path, queue_namespace: str
 ) -> None:
     await require_redis()
     from tests.audio_fixtures import make_speech_clip
 
     clip = make_speech_clip(tmp_path / "clip.wav", 2.0, "wav")
-    namespace = f"test-{uuid.uuid4().hex}"
+    namespace = queue_namespace
     storage = tmp_path / "storage"
     env = worker_env(postgres_conninfo, namespace, storage)
     log = (tmp_path / "workers.log").open("wb")

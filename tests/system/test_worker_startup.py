@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from pathlib import Path
 
 import dramatiq
@@ -41,13 +40,16 @@ def _completed(conninfo: str) -> int:
 
 
 async def test_messages_taken_while_pegasus_opens_wait_for_it_and_run(
-    postgres_conninfo: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    postgres_conninfo: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    queue_namespace: str,
 ) -> None:
     await require_redis()
     settings = Settings(
         database_url=postgres_conninfo,
         redis_url=REDIS_URL,
-        queue_namespace=f"test-startup-{uuid.uuid4().hex}",
+        queue_namespace=queue_namespace,
         storage_dir=str(tmp_path / "storage"),
         transcriber="scripted",
         generator="scripted",
