@@ -57,6 +57,7 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=False,  # X-Forwarded-For is judged by PLC_TRUSTED_PROXIES, not uvicorn
+        server_header=False,  # no "server: uvicorn" on every answer: it only tells what we run
         timeout_graceful_shutdown=10,
     )
     if workers == 1:

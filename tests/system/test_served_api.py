@@ -106,6 +106,7 @@ def test_several_server_processes_share_the_database_and_aggregate_metrics(
         while (count := served_reads()) != 20 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert count == 20
+        assert "server" not in http.get("/health").headers  # no "server: uvicorn"
         ready = json.loads(urllib.request.urlopen(f"{base}/health/ready").read())
         assert ready["status"] == "ok"
 
