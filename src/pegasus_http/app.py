@@ -14,6 +14,7 @@ from pegasus_adapters.bootstrap import JsonLineWriter, configure_logging, open_p
 from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
+from pegasus_http.collector import tune_collector
 from pegasus_http.dependencies import provide_page
 from pegasus_http.idempotency import idempotency_middleware
 from pegasus_http.metrics import MetricsController
@@ -94,11 +95,14 @@ def create_server_app() -> Litestar:
 
     uvicorn starts its worker processes afresh (spawn): they inherit no logging set-up, and
     without this would drop their access lines and job events. A worker also ends when its
-    supervisor is gone (see pegasus_http.supervised).
+    supervisor is gone (see pegasus_http.supervised), and tunes the garbage collector once
+    started (see pegasus_http.collector).
     """
     handler = configure_logging(json=True)
     exit_with_supervisor()
-    return create_app(access_lines=JsonLineWriter(handler, "pegasus.access"))
+    app = create_app(access_lines=JsonLineWriter(handler, "pegasus.access"))
+    app.on_startup.append(tune_collector)  # after the lifespan: the pool is open by then
+    return app
 
 
 def security_policy(settings: Settings) -> SecurityPolicy:
