@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from pegasus_adapters.bootstrap import JsonLineWriter, configure_logging, open_pegasus
@@ -15,7 +14,6 @@ from pegasus_adapters.settings import Settings, load_settings
 from pegasus_core.pegasus import Pegasus
 from pegasus_core.ports.rate_limiter import RateDecision, RateLimiter
 from pegasus_http.collector import tune_collector
-from pegasus_http.dependencies import provide_page
 from pegasus_http.idempotency import idempotency_middleware
 from pegasus_http.metrics import MetricsController
 from pegasus_http.observe import observe_middleware
@@ -72,9 +70,6 @@ def create_app(
             ArtifactController,
             ExportController,
         ],
-        dependencies={
-            "page": Provide(provide_page, sync_to_thread=False),
-        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
             observe_middleware(requests),

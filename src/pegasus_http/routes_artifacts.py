@@ -8,7 +8,8 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.response import Stream
 
-from pegasus_http.dependencies import AnyRequest, PathId, Window, facade
+from pegasus_core.pagination import DEFAULT_LIMIT, PageRequest
+from pegasus_http.dependencies import AnyRequest, Limit, Offset, PathId, facade
 from pegasus_http.docs import READ, ExportOperation
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import ArtifactListBody, ArtifactRecordBody, ExportRecordBody
@@ -25,14 +26,18 @@ class ArtifactController(Controller):
         self,
         request: AnyRequest,
         lecture_id: PathId,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         artifact_type: Optional = None,
         preset_id: Optional = None,
     ) -> ArtifactListBody:
         """Return the current artifacts with their records, download links and exports."""
         pegasus = facade(request)
         records, documents, exports = await pegasus.list_artifacts(
-            lecture_id, page, artifact_type=artifact_type, preset_id=preset_id
+            lecture_id,
+            PageRequest(limit=limit, offset=offset),
+            artifact_type=artifact_type,
+            preset_id=preset_id,
         )
         return ArtifactListBody(
             lecture_id=lecture_id,

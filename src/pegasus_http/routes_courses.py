@@ -9,8 +9,9 @@ from litestar.params import FromQuery
 from litestar.status_codes import HTTP_200_OK
 
 from pegasus_core.lectures import Course
+from pegasus_core.pagination import DEFAULT_LIMIT, PageRequest
 from pegasus_core.use_cases.deletion import CourseDeletion
-from pegasus_http.dependencies import AnyRequest, PathId, Window, facade
+from pegasus_http.dependencies import AnyRequest, Limit, Offset, PathId, facade
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import (
@@ -30,10 +31,12 @@ class CourseController(Controller):
     tags = ["courses"]
 
     @get("/", summary="List courses", responses=READ)
-    async def list_courses(self, request: AnyRequest, page: Window) -> CourseList:
+    async def list_courses(
+        self, request: AnyRequest, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+    ) -> CourseList:
         """List courses newest first."""
         pegasus = facade(request)
-        result = await pegasus.list_courses(page)
+        result = await pegasus.list_courses(PageRequest(limit=limit, offset=offset))
         return CourseList(courses=list(result.items), pagination=result.pagination)
 
     @get("/{course_id:str}", summary="Get a course", responses=READ)
@@ -47,7 +50,8 @@ class CourseController(Controller):
         self,
         request: AnyRequest,
         course_id: PathId,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         status: Optional = None,
         preset_id: Optional = None,
     ) -> LectureList:
@@ -55,7 +59,10 @@ class CourseController(Controller):
         pegasus = facade(request)
         await pegasus.get_course(course_id)
         result = await pegasus.list_lectures(
-            page, course_id=course_id, status=status, preset_id=preset_id
+            PageRequest(limit=limit, offset=offset),
+            course_id=course_id,
+            status=status,
+            preset_id=preset_id,
         )
         return LectureList(
             course_id=course_id, lectures=list(result.items), pagination=result.pagination
@@ -66,11 +73,12 @@ class CourseController(Controller):
         self,
         request: AnyRequest,
         course_id: PathId,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
     ) -> ThreadList:
         """List the concepts followed across the course's lectures."""
         pegasus = facade(request)
-        result = await pegasus.list_threads(course_id, page)
+        result = await pegasus.list_threads(course_id, PageRequest(limit=limit, offset=offset))
         return ThreadList(
             course_id=course_id, threads=list(result.items), pagination=result.pagination
         )

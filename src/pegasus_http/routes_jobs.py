@@ -6,7 +6,8 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from pegasus_core.jobs import Job
-from pegasus_http.dependencies import AnyRequest, PathId, Window, facade, request_id
+from pegasus_core.pagination import DEFAULT_LIMIT, PageRequest
+from pegasus_http.dependencies import AnyRequest, Limit, Offset, PathId, facade, request_id
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.routes_lectures import Optional
 from pegasus_http.schemas import FailedJobFilters, FailedJobList, JobAccepted
@@ -22,13 +23,16 @@ class JobController(Controller):
     async def failed(
         self,
         request: AnyRequest,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         lecture_id: Optional = None,
         job_type: Optional = None,
     ) -> FailedJobList:
         """List failed jobs, newest first."""
         pegasus = facade(request)
-        result = await pegasus.list_failed_jobs(page, lecture_id=lecture_id, job_type=job_type)
+        result = await pegasus.list_failed_jobs(
+            PageRequest(limit=limit, offset=offset), lecture_id=lecture_id, job_type=job_type
+        )
         return FailedJobList(
             filters=FailedJobFilters(lecture_id=lecture_id, job_type=job_type),
             jobs=list(result.items),

@@ -9,10 +9,11 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pegasus_core.lectures import Lecture
+from pegasus_core.pagination import DEFAULT_LIMIT, PageRequest
 from pegasus_core.use_cases.deletion import LectureDeletion
 from pegasus_core.use_cases.reports import IntegrityReport
 from pegasus_http.bodies import optional_body
-from pegasus_http.dependencies import AnyRequest, PathId, Window, facade, request_id
+from pegasus_http.dependencies import AnyRequest, Limit, Offset, PathId, facade, request_id
 from pegasus_http.docs import READ, WRITE
 from pegasus_http.schemas import (
     GenerateBody,
@@ -39,7 +40,8 @@ class LectureController(Controller):
     async def list_lectures(
         self,
         request: AnyRequest,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         course_id: Optional = None,
         status: Optional = None,
         preset_id: Optional = None,
@@ -47,7 +49,10 @@ class LectureController(Controller):
         """List lectures newest first; an unknown course gives an empty page."""
         pegasus = facade(request)
         result = await pegasus.list_lectures(
-            page, course_id=course_id, status=status, preset_id=preset_id
+            PageRequest(limit=limit, offset=offset),
+            course_id=course_id,
+            status=status,
+            preset_id=preset_id,
         )
         return LectureList(lectures=list(result.items), pagination=result.pagination)
 
@@ -128,12 +133,15 @@ class LectureController(Controller):
         self,
         request: AnyRequest,
         lecture_id: PathId,
-        page: Window,
+        limit: Limit = DEFAULT_LIMIT,
+        offset: Offset = 0,
         status: Optional = None,
     ) -> JobList:
         """List the lecture's jobs, newest first."""
         pegasus = facade(request)
-        result = await pegasus.list_jobs(page, lecture_id=lecture_id, status=status)
+        result = await pegasus.list_jobs(
+            PageRequest(limit=limit, offset=offset), lecture_id=lecture_id, status=status
+        )
         return JobList(lecture_id=lecture_id, jobs=list(result.items), pagination=result.pagination)
 
     @post(
