@@ -460,8 +460,20 @@ class Server:
         return ""
 
 
-def start_server(url: str, storage: Path, workdir: Path, workers: int = 1) -> Server:
-    """Start `pegasus serve --workers workers` on a free port and wait until it answers."""
+def start_server(
+    url: str,
+    storage: Path,
+    workdir: Path,
+    workers: int = 1,
+    *,
+    python_path: str | None = None,
+    name: str = "server",
+) -> Server:
+    """Start `pegasus serve --workers workers` on a free port and wait until it answers.
+
+    python_path, when given, is put first on the server's PYTHONPATH (another checkout's
+    `src`, say); its log goes to workdir/<name>.log.
+    """
     port = free_port()
     env = {
         key: value
@@ -475,7 +487,9 @@ def start_server(url: str, storage: Path, workdir: Path, workers: int = 1) -> Se
         "PLC_WRITE_RATE_LIMIT_MAX_REQUESTS": "1000000",
         "PLC_MAX_AUDIO_UPLOAD_MB": str(UPLOAD_LIMIT_MB),
     }
-    log_path = workdir / "server.log"
+    if python_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [python_path, env.get("PYTHONPATH")]))
+    log_path = workdir / f"{name}.log"
     pegasus = Path(sys.executable).parent / "pegasus"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
